@@ -1,0 +1,16 @@
+// The registries of every component type this build ships, one per building block.
+#pragma once
+
+#include "dapr/registry.h"
+#include "dapr/state/store.h"
+
+namespace dapr::components {
+
+struct Registries {
+  Registry<state::Store> state;
+};
+
+// Fills the registries with the built-in components (the list lives in builtin.cc).
+void RegisterBuiltins(Registries& registries);
+
+}  // namespace dapr::components

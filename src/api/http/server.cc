@@ -1,0 +1,252 @@
+#include "api/http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+
+#include "api/http/error_response.h"
+#include "blocks/errors.h"
+
+namespace dapr::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+
+bool IsHealthPath(std::string_view path) {
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (path.size() > 1 && path[0] == '/' && path[1] == '/') path.remove_prefix(1);
+  return path == "/v1.0/healthz" || path == "/v1.0/healthz/outbound";
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, std::shared_ptr<const Router> router)
+      : options_(std::move(options)), router_(std::move(router)) {}
+
+  Status Start();
+  void StopAccepting();
+  void Stop();
+  size_t InFlight() const { return in_flight_.load(); }
+
+ private:
+  class Session;
+  void Accept(std::shared_ptr<tcp::acceptor> acceptor);
+
+  HttpServerOptions options_;
+  std::shared_ptr<const Router> router_;
+  asio::io_context io_;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<bool> accepting_{true};
+
+  friend class Session;
+};
+
+// One client connection: read a request, dispatch, write the answer, repeat (keep-alive).
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Impl& server) : stream_(std::move(socket)), server_(server) {}
+
+  void Start() { ReadRequest(); }
+
+ private:
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->body_limit(server_.options_.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes + 4096));
+    stream_.expires_after(kIdleTimeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->OnRead(ec);
+                      });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      keep_alive_ = false;
+      Write(ErrorResponse(blocks::errors::BodyTooLarge(server_.options_.max_body_bytes)));
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      keep_alive_ = false;
+      Write(HttpResponse{431, "text/plain", {}, "request header fields too large"});
+      return;
+    }
+    if (ec) {
+      Close();
+      return;
+    }
+    auto message = parser_->release();
+    keep_alive_ = message.keep_alive() && server_.accepting_.load();
+    auto request = ToRequest(std::move(message));
+    server_.in_flight_.fetch_add(1);
+    Dispatch(std::move(request));
+  }
+
+  static std::shared_ptr<HttpRequest> ToRequest(bhttp::request<bhttp::string_body>&& message) {
+    auto request = std::make_shared<HttpRequest>();
+    request->method = std::string(message.method_string());
+    std::string_view target = message.target();
+    size_t question = target.find('?');
+    request->path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) request->query = std::string(target.substr(question + 1));
+    for (const auto& field : message) {
+      request->headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
+    }
+    request->body = std::move(message.body());
+    return request;
+  }
+
+  void Dispatch(std::shared_ptr<HttpRequest> request) {
+    const auto& token = server_.options_.api_token;
+    if (token.enabled() && !IsHealthPath(request->path)) {
+      auto presented = request->Header("dapr-api-token");
+      if (!presented || !token.Matches(*presented)) {
+        Respond(HttpResponse{401, "text/plain", {}, "invalid api token"});
+        return;
+      }
+    }
+    bool bad_param = false;
+    const Handler* handler = server_.router_->Match(*request, bad_param);
+    if (bad_param) {
+      Respond(HttpResponse{400, "text/plain", {}, "invalid URL parameter"});
+      return;
+    }
+    Responder responder = [self = shared_from_this()](HttpResponse response) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, response = std::move(response)]() mutable {
+                       self->Respond(std::move(response));
+                     });
+    };
+    (handler ? *handler : server_.router_->Fallback())(std::move(request), std::move(responder));
+  }
+
+  void Respond(HttpResponse response) {
+    server_.in_flight_.fetch_sub(1);
+    Write(std::move(response));
+  }
+
+  void Write(HttpResponse response) {
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->version(11);
+    message->result(static_cast<unsigned>(response.status));
+    if (!response.content_type.empty()) message->set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) message->insert(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive_);
+    // Beast would add "Content-Length: 0" to a 204; Dapr sends none.
+    if (response.status != 204 && response.status != 304) message->prepare_payload();
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message](beast::error_code ec, size_t) {
+                         if (ec || !self->keep_alive_) {
+                           self->Close();
+                           return;
+                         }
+                         self->ReadRequest();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Impl& server_;
+  bool keep_alive_ = true;
+};
+
+Status HttpServer::Impl::Start() {
+  std::vector<std::string> addresses = options_.listen_addresses;
+  if (addresses.empty()) addresses.push_back("0.0.0.0");
+  for (const std::string& text : addresses) {
+    std::string host = text;
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    beast::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) return InvalidArgument("invalid listen address " + text);
+    auto acceptor = std::make_shared<tcp::acceptor>(io_);
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable("failed to listen on " + text + ":" + std::to_string(options_.port) +
+                         ": " + ec.message());
+    }
+    acceptors_.push_back(acceptor);
+    Accept(acceptor);
+  }
+  for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Impl::Accept(std::shared_ptr<tcp::acceptor> acceptor) {
+  acceptor->async_accept(asio::make_strand(io_), [this, acceptor](beast::error_code ec,
+                                                                  tcp::socket socket) {
+    if (!accepting_.load() || !acceptor->is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    Accept(acceptor);
+  });
+}
+
+void HttpServer::Impl::StopAccepting() {
+  accepting_.store(false);
+  asio::post(io_, [this] {
+    for (auto& acceptor : acceptors_) {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    }
+  });
+}
+
+void HttpServer::Impl::Stop() {
+  StopAccepting();
+  io_.stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+HttpServer::~HttpServer() { impl_->Stop(); }
+Status HttpServer::Start() { return impl_->Start(); }
+void HttpServer::StopAccepting() { impl_->StopAccepting(); }
+size_t HttpServer::InFlight() const { return impl_->InFlight(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace dapr::http

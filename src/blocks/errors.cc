@@ -1,0 +1,194 @@
+#include "blocks/errors.h"
+
+namespace dapr::blocks {
+namespace {
+
+ApiError Make(int http, StatusCode grpc, std::string tag, std::string message,
+              std::string reason = {}) {
+  ApiError e;
+  e.http_status = http;
+  e.grpc_code = grpc;
+  e.error_code = std::move(tag);
+  e.message = std::move(message);
+  e.reason = std::move(reason);
+  return e;
+}
+
+// Save/delete share Dapr's mapping: ETag mismatch 409 (Aborted), bad ETag 400, else 500.
+ApiError EtagAware(std::string tag, std::string message, const Status& cause) {
+  switch (cause.code()) {
+    case StatusCode::kAborted:
+      return Make(409, StatusCode::kAborted, std::move(tag), std::move(message));
+    case StatusCode::kInvalidArgument:
+      return Make(400, StatusCode::kInvalidArgument, std::move(tag), std::move(message));
+    default:
+      return Make(500, StatusCode::kInternal, std::move(tag), std::move(message));
+  }
+}
+
+}  // namespace
+
+int HttpStatusFromCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kCancelled: return 408;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kDeadlineExceeded: return 504;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kFailedPrecondition: return 400;
+    case StatusCode::kAborted: return 409;
+    case StatusCode::kOutOfRange: return 400;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+namespace errors {
+
+ApiError MalformedRequest(std::string message) {
+  return Make(400, StatusCode::kInvalidArgument, "ERR_MALFORMED_REQUEST", std::move(message));
+}
+
+ApiError BadRequest(std::string message) {
+  return Make(400, StatusCode::kInvalidArgument, "ERR_BAD_REQUEST",
+              "invalid request: " + std::move(message));
+}
+
+ApiError BodyTooLarge(size_t limit_bytes) {
+  return Make(413, StatusCode::kResourceExhausted, "ERR_BODY_READ",
+              "failed to read request body: request body larger than the limit of " +
+                  std::to_string(limit_bytes) + " bytes");
+}
+
+ApiError NotReady(std::string message) {
+  return Make(500, StatusCode::kInternal, "ERR_HEALTH_NOT_READY", std::move(message));
+}
+
+ApiError HealthAppIdMismatch() {
+  return Make(500, StatusCode::kInternal, "ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match");
+}
+
+ApiError OutboundNotReady() {
+  return Make(500, StatusCode::kInternal, "ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready");
+}
+
+ApiError Unclassified(std::string message) {
+  return Make(500, StatusCode::kInternal, "ERROR", std::move(message));
+}
+
+ApiError InvokeNoAppId() {
+  return Make(404, StatusCode::kNotFound, "ERR_DIRECT_INVOKE",
+              "failed getting app id either from the URL path or the header dapr-app-id");
+}
+
+ApiError StateStoreNotConfigured(std::string_view app_id) {
+  auto e = Make(500, StatusCode::kFailedPrecondition, "ERR_STATE_STORE_NOT_CONFIGURED",
+                "state store is not configured", "DAPR_STATE_NOT_CONFIGURED");
+  e.reason_metadata["appID"] = std::string(app_id);
+  return e;
+}
+
+ApiError StateStoreNotFound(std::string_view store, std::string_view app_id) {
+  auto e = Make(400, StatusCode::kInvalidArgument, "ERR_STATE_STORE_NOT_FOUND",
+                "state store " + std::string(store) + " is not found", "DAPR_STATE_NOT_FOUND");
+  e.reason_metadata["appID"] = std::string(app_id);
+  e.resources.push_back({"state", std::string(store)});
+  return e;
+}
+
+ApiError StateIllegalKey(std::string_view store, std::string_view key) {
+  auto e = Make(400, StatusCode::kInvalidArgument, "ERR_MALFORMED_REQUEST",
+                "input key/keyPrefix '" + std::string(key) + "' can't contain '||'",
+                "DAPR_STATE_ILLEGAL_KEY");
+  e.resources.push_back({"state", std::string(store)});
+  e.field_violations.push_back({std::string(key), e.message});
+  return e;
+}
+
+ApiError StateKeyEmpty(std::string_view store, std::string_view error_code) {
+  auto e = Make(400, StatusCode::kInvalidArgument, std::string(error_code),
+                "key is empty");
+  e.resources.push_back({"state", std::string(store)});
+  return e;
+}
+
+ApiError StateGet(std::string_view store, std::string_view key, const Status& cause) {
+  return Make(500, StatusCode::kInternal, "ERR_STATE_GET",
+              "fail to get " + std::string(key) + " from state store " + std::string(store) +
+                  ": " + cause.message());
+}
+
+ApiError StateBulkGet(std::string_view store, const Status& cause) {
+  return Make(500, StatusCode::kInternal, "ERR_STATE_BULK_GET",
+              "failed getting state in state store " + std::string(store) + ": " + cause.message());
+}
+
+ApiError StateSave(std::string_view store, const Status& cause) {
+  return EtagAware("ERR_STATE_SAVE",
+                   "failed saving state in state store " + std::string(store) + ": " +
+                       cause.message(),
+                   cause);
+}
+
+ApiError StateDelete(std::string_view key, const Status& cause) {
+  return EtagAware("ERR_STATE_DELETE",
+                   "failed deleting state with key " + std::string(key) + ": " + cause.message(),
+                   cause);
+}
+
+ApiError StateBulkDelete(const Status& cause) {
+  return EtagAware("ERR_STATE_BULK_DELETE", "failed deleting state: " + cause.message(), cause);
+}
+
+ApiError StateTransaction(const Status& cause) {
+  auto e = EtagAware("ERR_STATE_TRANSACTION",
+                     "error while executing state transaction: " + cause.message(), cause);
+  // Dapr reports every transaction failure as 500 except a malformed request.
+  if (e.http_status == 409) {
+    e.http_status = 500;
+    e.grpc_code = StatusCode::kInternal;
+  }
+  return e;
+}
+
+ApiError StateTransactionsNotSupported(std::string_view store) {
+  auto e = Make(500, StatusCode::kUnimplemented, "ERR_STATE_STORE_NOT_SUPPORTED",
+                "state store " + std::string(store) + " doesn't support transactions",
+                "DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED");
+  e.resources.push_back({"state", std::string(store)});
+  return e;
+}
+
+ApiError StateUnknownOperation(std::string_view operation) {
+  return Make(400, StatusCode::kUnimplemented, "ERR_NOT_SUPPORTED_STATE_OPERATION",
+              "operation type " + std::string(operation) + " not supported");
+}
+
+ApiError StateQueryNotSupported(std::string_view store) {
+  auto e = Make(500, StatusCode::kInternal, "ERR_STATE_STORE_NOT_SUPPORTED",
+                "state store " + std::string(store) + " doesn't support query",
+                "DAPR_STATE_QUERYING_NOT_SUPPORTED");
+  e.resources.push_back({"state", std::string(store)});
+  return e;
+}
+
+ApiError StateQuery(std::string_view store, const Status& cause) {
+  auto e = Make(500, StatusCode::kInternal, "ERR_STATE_QUERY",
+                "failed query in state store " + std::string(store) + ": " + cause.message(),
+                "DAPR_STATE_QUERY_FAILED");
+  e.resources.push_back({"state", std::string(store)});
+  return e;
+}
+
+ApiError StateBadMetadata(std::string_view store, const Status& cause) {
+  return Make(400, StatusCode::kInvalidArgument, "ERR_MALFORMED_REQUEST",
+              "invalid metadata for state store " + std::string(store) + ": " + cause.message());
+}
+
+}  // namespace errors
+}  // namespace dapr::blocks

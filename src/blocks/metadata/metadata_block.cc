@@ -1,0 +1,29 @@
+#include "blocks/metadata/metadata_block.h"
+
+namespace dapr::blocks {
+
+MetadataBlock::MetadataBlock(std::string app_id, std::string runtime_version,
+                             AppConnection app_connection) {
+  snapshot_.id = std::move(app_id);
+  snapshot_.runtime_version = runtime_version;
+  snapshot_.extended["daprRuntimeVersion"] = std::move(runtime_version);
+  snapshot_.app_connection = std::move(app_connection);
+}
+
+void MetadataBlock::AddComponent(RegisteredComponent component) {
+  std::lock_guard lock(mutex_);
+  snapshot_.components.push_back(std::move(component));
+}
+
+void MetadataBlock::SetExtended(const std::string& key, std::string value) {
+  if (key.empty()) return;
+  std::lock_guard lock(mutex_);
+  snapshot_.extended[key] = std::move(value);
+}
+
+MetadataSnapshot MetadataBlock::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+}  // namespace dapr::blocks

@@ -1,0 +1,42 @@
+// Reads Dapr resource files (apiVersion dapr.io/v1alpha1) from the resources paths: every
+// *.yaml / *.yml file, multi-document files included. Components are returned; other
+// kinds are skipped for now with a debug line.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "dapr/component_metadata.h"
+#include "dapr/status.h"
+
+namespace dapr::runtime {
+
+struct ComponentSpec {
+  std::string name;
+  std::string namespace_;
+  std::string type;     // e.g. state.redis
+  std::string version;  // e.g. v1
+  ComponentMetadata::Properties metadata;
+  std::vector<std::string> scopes;
+  bool ignore_errors = false;
+  std::chrono::milliseconds init_timeout{5000};
+  std::string source;  // file it came from, for messages
+};
+
+struct LoadContext {
+  std::string app_id;
+  std::string app_namespace;  // NAMESPACE env; empty in plain standalone
+};
+
+// Parses one YAML text (possibly several documents). Components not visible to this app
+// (scopes, namespace) are left out. Errors name the file and the field.
+Result<std::vector<ComponentSpec>> ParseResources(const std::string& yaml_text,
+                                                  const std::string& source,
+                                                  const LoadContext& context);
+
+// Loads every resource file in the directories, in name order.
+Result<std::vector<ComponentSpec>> LoadResources(const std::vector<std::string>& paths,
+                                                 const LoadContext& context);
+
+}  // namespace dapr::runtime

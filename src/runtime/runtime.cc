@@ -1,0 +1,190 @@
+#include "runtime/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "api/grpc/dapr_service.h"
+#include "api/grpc/server.h"
+#include "api/http/routes.h"
+#include "api/http/server.h"
+#include "blocks/lifecycle/lifecycle_block.h"
+#include "blocks/metadata/metadata_block.h"
+#include "blocks/state/state_block.h"
+#include "runtime/component_loader.h"
+
+namespace dapr::runtime {
+namespace fs = std::filesystem;
+
+struct Runtime::Parts {
+  explicit Parts(const Options& o)
+      : pool(o.worker_threads),
+        state(o.app_id, o.app_namespace),
+        metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
+        lifecycle(o.app_id) {}
+
+  static blocks::AppConnection AppConnectionOf(const Options& o) {
+    blocks::AppConnection app;
+    app.port = o.app_port;
+    app.protocol = o.app_protocol;
+    app.channel_address = o.app_channel_address;
+    app.max_concurrency = o.app_max_concurrency > 0 ? o.app_max_concurrency : 0;
+    if (o.enable_app_health_check) {
+      app.health = blocks::AppHealthSettings{
+          o.app_protocol.rfind("http", 0) == 0 ? o.app_health_check_path : "",
+          std::to_string(o.app_health_probe_interval_s) + "s",
+          std::to_string(o.app_health_probe_timeout_ms) + "ms", o.app_health_threshold};
+    }
+    return app;
+  }
+
+  WorkerPool pool;
+  blocks::StateBlock state;
+  blocks::MetadataBlock metadata;
+  blocks::LifecycleBlock lifecycle;
+  std::unique_ptr<http::HttpServer> http;
+  std::unique_ptr<grpcapi::DaprService> grpc_service;
+  std::unique_ptr<grpcapi::GrpcServer> grpc;
+};
+
+std::vector<std::string> EffectiveResourcesPaths(const Options& options) {
+  if (!options.resources_paths.empty()) return options.resources_paths;
+  fs::path standard = fs::path(options.home) / ".dapr" / "components";
+  std::error_code ec;
+  if (!fs::is_directory(standard, ec)) return {};
+  for (const auto& entry : fs::directory_iterator(standard, ec)) {
+    auto ext = entry.path().extension();
+    if (ext == ".yaml" || ext == ".yml") return {standard.string()};
+  }
+  return {};
+}
+
+Runtime::Runtime(Options options, const components::Registries& registries)
+    : options_(std::move(options)), registries_(registries) {}
+
+Runtime::~Runtime() = default;
+
+Status Runtime::Start() {
+  parts_ = std::make_unique<Parts>(options_);
+  parts_->lifecycle.SetShutdownHandler([this] { RequestShutdown(); });
+
+  auto router = std::make_shared<http::Router>();
+  http::AddLifecycleRoutes(*router, parts_->lifecycle);
+  http::AddMetadataRoutes(*router, parts_->metadata);
+  http::AddStateRoutes(*router, parts_->state, parts_->pool);
+  http::SetInvocationFallback(*router);
+
+  http::HttpServerOptions http_options;
+  http_options.listen_addresses = options_.listen_addresses;
+  http_options.port = options_.http_port;
+  http_options.max_body_bytes = options_.max_body_bytes;
+  http_options.max_header_bytes = options_.max_header_bytes;
+  http_options.api_token = security::ApiToken(options_.api_token);
+  parts_->http = std::make_unique<http::HttpServer>(http_options, router);
+  Status status = parts_->http->Start();
+  if (!status.ok()) return Status(status.code(), "HTTP API: " + status.message());
+
+  parts_->grpc_service = std::make_unique<grpcapi::DaprService>(
+      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle}, parts_->pool,
+      security::ApiToken(options_.api_token));
+  grpcapi::GrpcServerOptions grpc_options{options_.listen_addresses, options_.grpc_port,
+                                          static_cast<int>(options_.max_body_bytes)};
+  parts_->grpc = std::make_unique<grpcapi::GrpcServer>(
+      grpc_options, std::vector<grpc::Service*>{parts_->grpc_service.get()});
+  status = parts_->grpc->Start();
+  if (!status.ok()) return Status(status.code(), "gRPC API: " + status.message());
+  spdlog::info("HTTP API listening on port {}, gRPC API on port {}", options_.http_port,
+               options_.grpc_port);
+  return Status::Ok();
+}
+
+Status Runtime::LoadComponents() {
+  std::vector<ComponentSpec> specs;
+  auto paths = EffectiveResourcesPaths(options_);
+  if (paths.empty()) {
+    fs::path dir = fs::path(options_.home) / ".dapr";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    ComponentSpec embedded;
+    embedded.name = "statestore";
+    embedded.type = "state.sqlite";
+    embedded.version = "v1";
+    embedded.metadata["connectionString"] = (dir / "state.db").string();
+    embedded.source = "embedded default";
+    specs.push_back(std::move(embedded));
+    spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {}",
+                 (dir / "state.db").string());
+  } else {
+    auto loaded = LoadResources(paths, {options_.app_id, options_.app_namespace});
+    if (!loaded.ok()) return loaded.error();
+    specs = std::move(loaded).value();
+  }
+  ComponentLoader loader(registries_, parts_->state, parts_->metadata);
+  for (const auto& spec : specs) {
+    Status status = loader.Load(spec);
+    if (status.ok()) {
+      spdlog::info("component loaded: {} ({})", spec.name, spec.type);
+    } else if (spec.ignore_errors) {
+      spdlog::warn("ignoring failed component: {}", status.message());
+    } else {
+      return status;
+    }
+  }
+  return Status::Ok();
+}
+
+void Runtime::RequestShutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  shutdown_requested_.notify_all();
+}
+
+void Runtime::WaitForShutdown() {
+  std::unique_lock lock(mutex_);
+  shutdown_requested_.wait(lock, [this] { return stopping_; });
+}
+
+// Stop accepting, let in-flight requests finish (up to the grace period), then close.
+void Runtime::Drain() {
+  auto grace = std::chrono::seconds(options_.graceful_shutdown_seconds);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  if (parts_->http) parts_->http->StopAccepting();
+  while (parts_->http && parts_->http->InFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (parts_->grpc) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    parts_->grpc->Shutdown(std::max(left, std::chrono::milliseconds(0)));
+  }
+  if (parts_->http) parts_->http->Stop();
+  parts_->pool.Stop();
+  parts_->state.CloseAll();
+}
+
+int Runtime::Run() {
+  Status status = Start();
+  if (!status.ok()) {
+    spdlog::critical("fatal: {}", status.message());
+    return 1;
+  }
+  parts_->lifecycle.MarkOutboundReady();
+  status = LoadComponents();
+  if (!status.ok()) {
+    spdlog::critical("fatal: {}", status.message());
+    Drain();
+    return 1;
+  }
+  parts_->lifecycle.MarkReady();
+  spdlog::info("dapr initialized. Status: Running. App ID: {}", options_.app_id);
+  WaitForShutdown();
+  spdlog::info("shutting down: draining in-flight requests (up to {}s)",
+               options_.graceful_shutdown_seconds);
+  Drain();
+  spdlog::info("daprd stopped");
+  return 0;
+}
+
+}  // namespace dapr::runtime
