@@ -97,7 +97,6 @@ ApiError StateStoreNotFound(std::string_view store, std::string_view app_id) {
   auto e = Make(400, StatusCode::kInvalidArgument, "ERR_STATE_STORE_NOT_FOUND",
                 "state store " + std::string(store) + " is not found", "DAPR_STATE_NOT_FOUND");
   e.reason_metadata["appID"] = std::string(app_id);
-  e.resources.push_back({"state", std::string(store)});
   return e;
 }
 
