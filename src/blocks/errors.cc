@@ -59,10 +59,11 @@ ApiError BadRequest(std::string message) {
               "invalid request: " + std::move(message));
 }
 
+// Dapr's limiter surfaces as a body that fails to decode, hence its 400 and error code.
 ApiError BodyTooLarge(size_t limit_bytes) {
-  return Make(413, StatusCode::kResourceExhausted, "ERR_BODY_READ",
-              "failed to read request body: request body larger than the limit of " +
-                  std::to_string(limit_bytes) + " bytes");
+  return Make(400, StatusCode::kInvalidArgument, "ERR_MALFORMED_REQUEST",
+              "failed deserializing HTTP body: http: request body too large (limit " +
+                  std::to_string(limit_bytes) + " bytes)");
 }
 
 ApiError NotReady(std::string message) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { StateConcurrencyEnum } from "@dapr/dapr";
-import { BACKENDS } from "./lib/backends.mjs";
+import { BACKENDS, requireEnv } from "./lib/backends.mjs";
 import { Daprd, PROTOCOLS, T, makeClient, uid, useDaprd, waitFor, within } from "./lib/daprd.mjs";
 import {
   GrpcCode,
@@ -64,6 +64,14 @@ async function staleEtag(d, key, save) {
   assert.ok(e0 && e1, `ETag header missing\n${cur.describe()}`);
   assert.notEqual(e0, e1, `ETag must change after a write\n${cur.describe()}`);
   return e0;
+}
+
+// A missing backend variable fails here explicitly (the suite's setup fails too, which only
+// cancels its tests).
+for (const backend of BACKENDS.filter((b) => b.env)) {
+  test(`${backend.env} is set for the ${backend.name} suite`, () => {
+    requireEnv(backend.env);
+  });
 }
 
 for (const backend of BACKENDS) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// How long, and how much, an over-limit request may still send after its error answer.
+constexpr auto kDrainTime = std::chrono::milliseconds(500);
+constexpr size_t kDrainBytes = 64u << 20;
 
 bool IsHealthPath(std::string_view path) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -87,11 +91,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       keep_alive_ = false;
+      drain_before_close_ = true;
       Write(ErrorResponse(blocks::errors::BodyTooLarge(server_.options_.max_body_bytes)));
       return;
     }
     if (ec == bhttp::error::header_limit) {
       keep_alive_ = false;
+      drain_before_close_ = true;
       Write(HttpResponse{431, "text/plain", {}, "request header fields too large"});
       return;
     }
@@ -172,6 +178,18 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    // Closing with unread request bytes makes the kernel send a reset, which can destroy
+    // the answer before the client reads it; so read and drop the rest for a while first.
+    if (drain_before_close_) Drain(kDrainBytes);
+  }
+
+  void Drain(size_t budget) {
+    if (budget == 0) return;
+    stream_.expires_after(kDrainTime);
+    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this(), budget](
+                                                        beast::error_code ec, size_t n) {
+      if (!ec && n < budget) self->Drain(budget - n);
+    });
   }
 
   beast::tcp_stream stream_;
@@ -179,6 +197,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Impl& server_;
   bool keep_alive_ = true;
+  bool drain_before_close_ = false;
+  std::array<char, 16384> scratch_;
 };
 
 Status HttpServer::Impl::Start() {

@@ -83,6 +83,7 @@ export const BACKENDS = [
   {
     name: "redis",
     type: "state.redis",
+    env: "DAPR_TEST_REDIS_ADDR",
     caps: [...BASE_CAPS],
     noCaps: ["QUERY_API"],
     query: false,
@@ -103,6 +104,7 @@ export const BACKENDS = [
   {
     name: "postgresql",
     type: "state.postgresql",
+    env: "DAPR_TEST_PG_CONN",
     caps: [...BASE_CAPS, "QUERY_API"],
     noCaps: [],
     query: true,
