@@ -24,41 +24,75 @@ bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) con
 }
 
 std::optional<bool> ParseBool(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   std::string v = ToLower(text);
-  if (v == "true" || v == "1" || v == "yes" || v == "on" || v == "y") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off" || v == "n" || v.empty()) return false;
+  if (v == "true" || v == "t" || v == "1" || v == "yes" || v == "y" || v == "on") return true;
+  if (v == "false" || v == "f" || v == "0" || v == "no" || v == "n" || v == "off" || v.empty()) {
+    return false;
+  }
   return std::nullopt;
 }
 
+namespace {
+
+// A non-negative decimal number without exponent, inf or nan, as Go durations allow.
+std::optional<double> ParseDecimal(std::string_view text, size_t& pos) {
+  size_t start = pos;
+  bool digits = false;
+  while (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '.')) {
+    digits = digits || text[pos] != '.';
+    ++pos;
+  }
+  if (!digits) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data() + start, text.data() + pos, value);
+  if (ec != std::errc() || end != text.data() + pos) return std::nullopt;
+  return value;
+}
+
+std::optional<double> UnitScaleMs(std::string_view unit) {
+  if (unit == "h") return 3600e3;
+  if (unit == "m") return 60e3;
+  if (unit == "s") return 1e3;
+  if (unit == "ms") return 1;
+  if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") return 1e-3;
+  if (unit == "ns") return 1e-6;
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::chrono::milliseconds> ParseGoDuration(std::string_view text) {
   auto bad = [&] { return InvalidArgument("invalid duration \"" + std::string(text) + "\""); };
-  if (text.empty()) return bad();
-  double number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (ec == std::errc() && end == text.data() + text.size()) {
-    return std::chrono::milliseconds(static_cast<long long>(std::llround(number * 1000)));
-  }
+  // Longer than this overflows Go's int64 nanoseconds, so Go rejects it too.
+  constexpr double kMaxMs = 9.2e15;
+  size_t pos = 0;
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative || (!text.empty() && text[0] == '+')) ++pos;
+  if (pos >= text.size()) return bad();
   double total_ms = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const char* start = text.data() + i;
-    auto [num_end, num_ec] = std::from_chars(start, text.data() + text.size(), number);
-    if (num_ec != std::errc()) return bad();
-    i = static_cast<size_t>(num_end - text.data());
-    size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit == "h") scale = 3600e3;
-    else if (unit == "m") scale = 60e3;
-    else if (unit == "s") scale = 1e3;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 1e-3;
-    else if (unit == "ns") scale = 1e-6;
-    else return bad();
-    total_ms += number * scale;
+  bool bare = true;
+  while (pos < text.size()) {
+    auto number = ParseDecimal(text, pos);
+    if (!number) return bad();
+    size_t unit_start = pos;
+    while (pos < text.size() && !std::isdigit(static_cast<unsigned char>(text[pos])) && text[pos] != '.') ++pos;
+    std::string_view unit = text.substr(unit_start, pos - unit_start);
+    if (unit.empty()) {
+      // A bare number (Dapr accepts seconds) must be the whole text.
+      if (!bare || pos != text.size()) return bad();
+      total_ms = *number * 1e3;
+      break;
+    }
+    bare = false;
+    auto scale = UnitScaleMs(unit);
+    if (!scale) return bad();
+    total_ms += *number * *scale;
   }
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(total_ms)));
+  if (!(total_ms <= kMaxMs)) return bad();
+  auto ms = static_cast<long long>(std::llround(total_ms));
+  return std::chrono::milliseconds(negative ? -ms : ms);
 }
 
 std::optional<std::string> ComponentMetadata::Get(std::string_view key) const {

@@ -36,13 +36,15 @@ std::string StateBlock::PrefixFor(const std::string& store, const ComponentMetad
   std::string lower = ToLower(mode);
   if (lower == "none") return "";
   if (lower == "name") return store + std::string(kSeparator);
-  if (lower == "namespace" && !app_namespace_.empty()) {
-    return app_namespace_ + "." + app_id_ + std::string(kSeparator);
-  }
   if (lower == "appid" || lower == "namespace") {
-    return app_id_.empty() ? "" : app_id_ + std::string(kSeparator);
+    if (app_id_.empty()) return "";
+    if (lower == "namespace" && !app_namespace_.empty()) {
+      return app_namespace_ + "." + app_id_ + std::string(kSeparator);
+    }
+    return app_id_ + std::string(kSeparator);
   }
-  return mode + std::string(kSeparator);
+  // Dapr lower-cases a custom prefix too, so data it wrote is found under the same key.
+  return lower + std::string(kSeparator);
 }
 
 Status StateBlock::AddStore(std::string name, std::shared_ptr<state::Store> store,

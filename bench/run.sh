@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The state benchmark in one command: builds, starts its own Redis and daprd on 127.0.0.1
+# (free ports), times state GET/save straight to Redis and through daprd (HTTP, gRPC),
+# measures start-to-ready, idle memory and binary size, and writes bench/RESULTS.md.
+# Everything it starts is stopped on exit, failure included.
+#
+# usage: bench/run.sh            (about 3 minutes on 2 cores)
+# knobs: REQUESTS=20000 WARMUP=2000 RUNS=3 VALUE_BYTES=1024 STARTS=10 IDLE_SECONDS=30
+#        LOAD_SECONDS=5 LOAD_CONNECTIONS=16 SKIP_BUILD=1 RESULTS=bench/RESULTS.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+COMMAND="bench/run.sh${*:+ $*}"
+REQUESTS=${REQUESTS:-20000}
+WARMUP=${WARMUP:-2000}
+RUNS=${RUNS:-3}
+VALUE_BYTES=${VALUE_BYTES:-1024}
+STARTS=${STARTS:-10}
+IDLE_SECONDS=${IDLE_SECONDS:-30}
+LOAD_SECONDS=${LOAD_SECONDS:-5}
+LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-16}
+RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+BIN=$ROOT/build/bin
+T0=$(date +%s.%N)
+
+log() { printf '[bench %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" >&2; }
+
+# ---- tools ----------------------------------------------------------------------------------
+missing=()
+for tool in redis-server:redis-server wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
+            python3:python3 strip:binutils; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# ---- everything started here is stopped on exit ------------------------------------------
+WORK=$(mktemp -d /tmp/dapr-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+cpu_seconds() {  # utime + stime of PID, in seconds
+  awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / tck }' "/proc/$1/stat"
+}
+status_kb() {  # status_kb PID VmRSS|VmHWM
+  awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+wait_healthy() {  # wait_healthy PORT PID
+  for _ in $(seq 1 300); do
+    kill -0 "$2" 2>/dev/null || { echo "daprd exited early" >&2; return 1; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v1.0/healthz")" = 204 ] && return 0
+    sleep 0.05
+  done
+  echo "daprd not healthy on port $1" >&2
+  return 1
+}
+
+# ---- build --------------------------------------------------------------------------------
+if [ -z "${SKIP_BUILD:-}" ]; then
+  log "building (scripts/build.sh)"
+  bash scripts/build.sh >"$WORK/build.log" 2>&1 || { tail -50 "$WORK/build.log"; exit 1; }
+fi
+for binary in daprd state_latency start_to_ready; do
+  [ -x "$BIN/$binary" ] || { echo "missing $BIN/$binary" >&2; exit 1; }
+done
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- part 1: latency against Redis ---------------------------------------------------------
+REDIS_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK" \
+  --logfile "$WORK/redis.log" &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+log "redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on 127.0.0.1:$REDIS_PORT"
+
+mkdir -p "$WORK/resources" "$WORK/home-redis"
+cat >"$WORK/resources/statestore.yaml" <<EOF
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: statestore
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: 127.0.0.1:$REDIS_PORT
+EOF
+HTTP_PORT=$(free_port)
+GRPC_PORT=$(free_port)
+METRICS_PORT=$(free_port)
+HOME="$WORK/home-redis" "$BIN/daprd" --app-id bench --dapr-listen-addresses 127.0.0.1 \
+  --dapr-http-port "$HTTP_PORT" --dapr-grpc-port "$GRPC_PORT" --metrics-port "$METRICS_PORT" \
+  --resources-path "$WORK/resources" --log-level warn >"$WORK/daprd-redis.log" 2>&1 &
+DAPRD_PID=$!
+PIDS+=("$DAPRD_PID")
+wait_healthy "$HTTP_PORT" "$DAPRD_PID"
+log "daprd (state.redis) on http $HTTP_PORT, grpc $GRPC_PORT; RSS $(status_kb "$DAPRD_PID" VmRSS) kB"
+RSS_REDIS_READY=$(status_kb "$DAPRD_PID" VmRSS)
+
+SCENARIOS=(redis-get redis-evalsha-get redis-set redis-evalsha-set http-get http-save grpc-get grpc-save)
+: >"$WORK/latency.jsonl"
+for run in $(seq 1 "$RUNS"); do  # rounds, so slow drift hits every scenario alike
+  for scenario in "${SCENARIOS[@]}"; do
+    "$BIN/state_latency" --redis "127.0.0.1:$REDIS_PORT" --http-port "$HTTP_PORT" \
+      --grpc-port "$GRPC_PORT" --requests "$REQUESTS" --warmup "$WARMUP" \
+      --value-bytes "$VALUE_BYTES" --scenario "$scenario" --sidecar-pid "$DAPRD_PID" \
+      --redis-pid "$REDIS_PID" | jq -c --argjson run "$run" '. + {run: $run}' >>"$WORK/latency.jsonl"
+    log "run $run $(tail -1 "$WORK/latency.jsonl" | jq -r '"\(.scenario): p50 \(.p50_us) µs, p99 \(.p99_us) µs"')"
+  done
+done
+
+# Many connections at once (wrk), for throughput and memory under concurrent load.
+cat >"$WORK/save.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '[{"key":"bench-key","value":"$(head -c "$VALUE_BYTES" /dev/zero | tr '\0' x)"}]'
+EOF
+: >"$WORK/load.jsonl"
+for kind in get save; do
+  url="http://127.0.0.1:$HTTP_PORT/v1.0/state/statestore/bench-key"
+  args=()
+  if [ "$kind" = save ]; then url="http://127.0.0.1:$HTTP_PORT/v1.0/state/statestore"; args=(-s "$WORK/save.lua"); fi
+  cpu0=$(cpu_seconds "$DAPRD_PID")
+  wrk -t1 -c"$LOAD_CONNECTIONS" -d"${LOAD_SECONDS}s" --latency "${args[@]}" "$url" >"$WORK/wrk-$kind.txt"
+  cpu1=$(cpu_seconds "$DAPRD_PID")
+  python3 - "$kind" "$cpu0" "$cpu1" "$(status_kb "$DAPRD_PID" VmRSS)" "$(status_kb "$DAPRD_PID" VmHWM)" \
+    "$WORK/wrk-$kind.txt" >>"$WORK/load.jsonl" <<'EOF'
+import json, re, sys
+kind, cpu0, cpu1, rss, hwm, path = sys.argv[1:]
+text = open(path).read()
+def us(v):
+    n, unit = float(re.match(r"[\d.]+", v).group()), re.sub(r"[\d.]+", "", v)
+    return n * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+pct = {m.group(1): us(m.group(2)) for m in re.finditer(r"^\s+(\d+)%\s+(\S+)", text, re.M)}
+total = int(re.search(r"(\d+) requests in", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+errors = re.search(r"Socket errors: (.*)", text)
+cpu = float(cpu1) - float(cpu0)
+print(json.dumps({"scenario": "http-" + kind, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+  "requests": total, "p50_us": pct.get("50"), "p90_us": pct.get("90"), "p99_us": pct.get("99"),
+  "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
+  "sidecar_cpu_s": cpu, "sidecar_cpu_s_per_10k": cpu * 10000 / max(total, 1),
+  "rss_kb": int(rss), "hwm_kb": int(hwm)}))
+EOF
+  log "wrk $kind: $(tail -1 "$WORK/load.jsonl" | jq -r '"\(.rps) req/s, p50 \(.p50_us) µs, HWM \(.hwm_kb) kB"')"
+done
+HWM_REDIS=$(status_kb "$DAPRD_PID" VmHWM)
+CPU_REDIS_TOTAL=$(cpu_seconds "$DAPRD_PID")
+kill -TERM "$DAPRD_PID" "$REDIS_PID"
+wait "$DAPRD_PID" 2>/dev/null || true
+wait "$REDIS_PID" 2>/dev/null || true
+
+# ---- part 2: the embedded default (no resources path): startup, idle memory, size -----------
+# An idle daprd left alone for IDLE_SECONDS while the starts below are timed.
+mkdir -p "$WORK/home-idle"
+IDLE_HTTP=$(free_port)
+IDLE_GRPC=$(free_port)
+IDLE_METRICS=$(free_port)
+HOME="$WORK/home-idle" "$BIN/daprd" --app-id idle --dapr-listen-addresses 127.0.0.1 \
+  --dapr-http-port "$IDLE_HTTP" --dapr-grpc-port "$IDLE_GRPC" --metrics-port "$IDLE_METRICS" \
+  --log-level warn >"$WORK/daprd-idle.log" 2>&1 &
+IDLE_PID=$!
+PIDS+=("$IDLE_PID")
+wait_healthy "$IDLE_HTTP" "$IDLE_PID"
+IDLE_READY_AT=$(date +%s.%N)
+RSS_IDLE_READY=$(status_kb "$IDLE_PID" VmRSS)
+CPU_IDLE_READY=$(cpu_seconds "$IDLE_PID")
+log "idle daprd ready, RSS $RSS_IDLE_READY kB; timing $STARTS cold and $STARTS warm starts"
+
+# Cold: a new HOME each time (the SQLite file is created); warm: the same HOME again.
+start_daprd_args() {  # start_daprd_args APP_ID HTTP_PORT
+  echo "--http-port $2 -- $BIN/daprd --app-id $1 --dapr-listen-addresses 127.0.0.1 --dapr-http-port $2" \
+    "--dapr-grpc-port $(free_port) --metrics-port $(free_port) --log-level warn"
+}
+: >"$WORK/starts.jsonl"
+mkdir -p "$WORK/home-warm"
+for kind in cold warm; do
+  for i in $(seq 1 "$STARTS"); do
+    home="$WORK/home-warm"
+    [ "$kind" = cold ] && home="$WORK/home-cold-$i" && mkdir -p "$home"
+    # shellcheck disable=SC2046
+    HOME="$home" "$BIN/start_to_ready" $(start_daprd_args start "$(free_port)") \
+      | jq -c --arg kind "$kind" '. + {kind: $kind}' >>"$WORK/starts.jsonl"
+  done
+done
+# hyperfine over the same tool: start, first 204, SIGTERM and exit, as one figure.
+# shellcheck disable=SC2046
+HOME="$WORK/home-warm" hyperfine -N --warmup 1 --runs "$STARTS" --export-json "$WORK/hyperfine.json" \
+  "$BIN/start_to_ready $(start_daprd_args start "$(free_port)")" >"$WORK/hyperfine.txt" 2>&1 || true
+log "starts done: median cold $(jq -s '[.[]|select(.kind=="cold")|.ready_ms]|sort|.[length/2|floor]' "$WORK/starts.jsonl") ms"
+
+remaining=$(echo "$IDLE_READY_AT + $IDLE_SECONDS - $(date +%s.%N)" | bc)
+if [ "$(echo "$remaining > 0" | bc)" = 1 ]; then
+  log "waiting ${remaining}s for the idle daprd"
+  sleep "$remaining"
+fi
+RSS_IDLE=$(status_kb "$IDLE_PID" VmRSS)
+HWM_IDLE=$(status_kb "$IDLE_PID" VmHWM)
+CPU_IDLE=$(echo "$(cpu_seconds "$IDLE_PID") - $CPU_IDLE_READY" | bc)
+THREADS_IDLE=$(awk '$1 == "Threads:" { print $2 }' "/proc/$IDLE_PID/status")
+IDLE_ELAPSED=$(echo "$(date +%s.%N) - $IDLE_READY_AT" | bc)
+kill -TERM "$IDLE_PID"
+wait "$IDLE_PID" 2>/dev/null || true
+
+strip -o "$WORK/daprd.stripped" "$BIN/daprd"
+SIZE_UNSTRIPPED=$(stat -c %s "$BIN/daprd")
+SIZE_STRIPPED=$(stat -c %s "$WORK/daprd.stripped")
+SHARED_LIBS=$(ldd "$BIN/daprd" | grep -c '=>' || true)
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(echo "$(date +%s.%N) - $T0" | bc)
+
+# ---- RESULTS.md -------------------------------------------------------------------------------
+GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || GIT_COMMIT="$GIT_COMMIT (with uncommitted changes)"
+export COMMAND REQUESTS WARMUP RUNS VALUE_BYTES STARTS IDLE_SECONDS LOAD_SECONDS LOAD_CONNECTIONS \
+  RSS_REDIS_READY HWM_REDIS CPU_REDIS_TOTAL RSS_IDLE_READY RSS_IDLE HWM_IDLE CPU_IDLE THREADS_IDLE \
+  IDLE_ELAPSED SIZE_UNSTRIPPED SIZE_STRIPPED SHARED_LIBS LOAD_BEFORE LOAD_AFTER ELAPSED GIT_COMMIT
+export MACHINE_NPROC=$(nproc)
+export MACHINE_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+export MACHINE_MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+export MACHINE_KERNEL=$(uname -sr)
+export MACHINE_OS=$(. /etc/os-release && echo "$PRETTY_NAME")
+export REDIS_VERSION=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)
+export DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+python3 "$ROOT/bench/report.py" "$WORK" >"$RESULTS"
+log "wrote $RESULTS in ${ELAPSED}s"
