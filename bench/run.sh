@@ -28,7 +28,7 @@ log() { printf '[bench %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" 
 # ---- tools ----------------------------------------------------------------------------------
 missing=()
 for tool in redis-server:redis-server wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
-            python3:python3 strip:binutils; do
+            python3:python3 strip:binutils taskset:util-linux; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -116,16 +116,33 @@ log "daprd (state.redis) on http $HTTP_PORT, grpc $GRPC_PORT; RSS $(status_kb "$
 RSS_REDIS_READY=$(status_kb "$DAPRD_PID" VmRSS)
 
 SCENARIOS=(redis-get redis-evalsha-get redis-set redis-evalsha-set http-get http-save grpc-get grpc-save)
+# Two placements. "spread": the scheduler's choice, as deployed; every hop between threads
+# may wake another CPU, which on a VM costs tens of µs. "pinned": client, Redis and daprd
+# (all threads) on one CPU, so no cross-CPU wake-up: what remains is the software's cost.
+PIN_CPU=$(($(nproc) - 1))
+ALL_CPUS=0-$(($(nproc) - 1))
+place() {  # place spread|pinned
+  local cpus=$ALL_CPUS
+  [ "$1" = pinned ] && cpus=$PIN_CPU
+  taskset -a -p -c "$cpus" "$DAPRD_PID" >/dev/null
+  taskset -a -p -c "$cpus" "$REDIS_PID" >/dev/null
+  CLIENT_CPUS=$cpus
+}
 : >"$WORK/latency.jsonl"
 for run in $(seq 1 "$RUNS"); do  # rounds, so slow drift hits every scenario alike
-  for scenario in "${SCENARIOS[@]}"; do
-    "$BIN/state_latency" --redis "127.0.0.1:$REDIS_PORT" --http-port "$HTTP_PORT" \
-      --grpc-port "$GRPC_PORT" --requests "$REQUESTS" --warmup "$WARMUP" \
-      --value-bytes "$VALUE_BYTES" --scenario "$scenario" --sidecar-pid "$DAPRD_PID" \
-      --redis-pid "$REDIS_PID" | jq -c --argjson run "$run" '. + {run: $run}' >>"$WORK/latency.jsonl"
-    log "run $run $(tail -1 "$WORK/latency.jsonl" | jq -r '"\(.scenario): p50 \(.p50_us) µs, p99 \(.p99_us) µs"')"
+  for mode in spread pinned; do
+    place "$mode"
+    for scenario in "${SCENARIOS[@]}"; do
+      taskset -c "$CLIENT_CPUS" "$BIN/state_latency" --redis "127.0.0.1:$REDIS_PORT" \
+        --http-port "$HTTP_PORT" --grpc-port "$GRPC_PORT" --requests "$REQUESTS" \
+        --warmup "$WARMUP" --value-bytes "$VALUE_BYTES" --scenario "$scenario" \
+        --sidecar-pid "$DAPRD_PID" --redis-pid "$REDIS_PID" |
+        jq -c --argjson run "$run" --arg mode "$mode" '. + {run: $run, mode: $mode}' >>"$WORK/latency.jsonl"
+      log "run $run $mode $(tail -1 "$WORK/latency.jsonl" | jq -r '"\(.scenario): p50 \(.p50_us) µs, p99 \(.p99_us) µs"')"
+    done
   done
 done
+place spread
 
 # Many connections at once (wrk), for throughput and memory under concurrent load.
 cat >"$WORK/save.lua" <<EOF
@@ -216,6 +233,9 @@ RSS_IDLE=$(status_kb "$IDLE_PID" VmRSS)
 HWM_IDLE=$(status_kb "$IDLE_PID" VmHWM)
 CPU_IDLE=$(echo "$(cpu_seconds "$IDLE_PID") - $CPU_IDLE_READY" | bc)
 THREADS_IDLE=$(awk '$1 == "Threads:" { print $2 }' "/proc/$IDLE_PID/status")
+RSS_IDLE_ANON=$(status_kb "$IDLE_PID" RssAnon)
+RSS_IDLE_FILE=$(status_kb "$IDLE_PID" RssFile)
+cp "/proc/$IDLE_PID/smaps" "$WORK/idle.smaps" 2>/dev/null || true
 IDLE_ELAPSED=$(echo "$(date +%s.%N) - $IDLE_READY_AT" | bc)
 kill -TERM "$IDLE_PID"
 wait "$IDLE_PID" 2>/dev/null || true
@@ -231,7 +251,7 @@ ELAPSED=$(echo "$(date +%s.%N) - $T0" | bc)
 GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || GIT_COMMIT="$GIT_COMMIT (with uncommitted changes)"
 export COMMAND REQUESTS WARMUP RUNS VALUE_BYTES STARTS IDLE_SECONDS LOAD_SECONDS LOAD_CONNECTIONS \
-  RSS_REDIS_READY HWM_REDIS CPU_REDIS_TOTAL RSS_IDLE_READY RSS_IDLE HWM_IDLE CPU_IDLE THREADS_IDLE \
+  RSS_REDIS_READY HWM_REDIS CPU_REDIS_TOTAL RSS_IDLE_READY RSS_IDLE HWM_IDLE CPU_IDLE THREADS_IDLE RSS_IDLE_ANON RSS_IDLE_FILE \
   IDLE_ELAPSED SIZE_UNSTRIPPED SIZE_STRIPPED SHARED_LIBS LOAD_BEFORE LOAD_AFTER ELAPSED GIT_COMMIT
 export MACHINE_NPROC=$(nproc)
 export MACHINE_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)

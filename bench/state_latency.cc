@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -204,9 +205,17 @@ class HttpClient {
 
 // ---- the measuring loop -------------------------------------------------------------------
 
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct Result {
   std::vector<int64_t> ns;
   double wall_seconds = 0;
+  double client_cpu_seconds = 0;  // this process: its share of the round trip's CPU
   std::optional<ProcSample> sidecar_before, sidecar_after, redis_before, redis_after;
 };
 
@@ -218,6 +227,7 @@ Result Measure(const Options& options, const Operation& op) {
   result.ns.reserve(options.requests);
   result.sidecar_before = SampleProcess(options.sidecar_pid);
   result.redis_before = SampleProcess(options.redis_pid);
+  const double cpu_start = SelfCpuSeconds();
   const auto start = Clock::now();
   for (int i = 0; i < options.requests; ++i) {
     const auto t0 = Clock::now();
@@ -225,6 +235,7 @@ Result Measure(const Options& options, const Operation& op) {
     result.ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
   }
   result.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.client_cpu_seconds = SelfCpuSeconds() - cpu_start;
   result.sidecar_after = SampleProcess(options.sidecar_pid);
   result.redis_after = SampleProcess(options.redis_pid);
   return result;
@@ -259,6 +270,7 @@ void Report(const std::string& scenario, const Options& options, Result result) 
       << ",\"mean_us\":" << sum / static_cast<double>(result.ns.size()) / 1000.0
       << ",\"throughput_rps\":" << static_cast<double>(options.requests) / result.wall_seconds;
   out.precision(4);
+  out << ",\"client_cpu_s_per_10k\":" << result.client_cpu_seconds * 10000.0 / options.requests;
   AppendProc(out, "sidecar", result.sidecar_before, result.sidecar_after, options.requests);
   AppendProc(out, "redis", result.redis_before, result.redis_after, options.requests);
   out << "}";

@@ -29,7 +29,9 @@ Status InitWithTimeout(std::shared_ptr<Component> component, ComponentMetadata m
 
 Status ComponentLoader::Load(const ComponentSpec& spec) {
   std::string category = spec.type.substr(0, spec.type.find('.'));
-  Status status = category == "state"
+  Status status = loaded_names_.count(spec.name)
+                      ? InvalidArgument("a component with this name is already loaded")
+                  : category == "state"
                       ? LoadState(spec)
                       : Unimplemented("component type " + spec.type + " is not supported yet");
   if (!status.ok()) {
@@ -52,6 +54,7 @@ Status ComponentLoader::LoadState(const ComponentSpec& spec) {
     store->Close();
     return status;
   }
+  loaded_names_.insert(spec.name);
   metadata_.AddComponent(
       {spec.name, spec.type, VersionOrDefault(spec.version), state_.Capabilities(spec.name)});
   return Status::Ok();

@@ -1,6 +1,9 @@
 // Turns component specs into initialised components and hands each to its building block.
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "blocks/metadata/metadata_block.h"
 #include "blocks/state/state_block.h"
 #include "components/builtin.h"
@@ -22,6 +25,7 @@ class ComponentLoader {
   Status LoadState(const ComponentSpec& spec);
 
   const components::Registries& registries_;
+  std::set<std::string> loaded_names_;
   blocks::StateBlock& state_;
   blocks::MetadataBlock& metadata_;
 };
