@@ -58,6 +58,18 @@ std::optional<size_t> ParseQuantity(const std::string& text) {
   return static_cast<size_t>(number * scale);
 }
 
+// Sets out from a quantity flag when one was given; false (after logging) when it is bad.
+bool ApplyQuantity(const std::string& text, const char* flag, size_t& out) {
+  if (text.empty()) return true;
+  auto bytes = ParseQuantity(text);
+  if (!bytes) {
+    spdlog::critical("invalid {} {}", flag, text);
+    return false;
+  }
+  out = *bytes;
+  return true;
+}
+
 void SplitCommaList(const std::string& text, std::vector<std::string>& out) {
   size_t start = 0;
   while (start <= text.size()) {
@@ -161,21 +173,9 @@ int main(int argc, char** argv) {
     std::cerr << logging.message() << "\n";
     return 1;
   }
-  if (!max_body_size.empty()) {
-    auto bytes = ParseQuantity(max_body_size);
-    if (!bytes) {
-      spdlog::critical("invalid --max-body-size {}", max_body_size);
-      return 1;
-    }
-    options.max_body_bytes = *bytes;
-  }
-  if (!read_buffer_size.empty()) {
-    auto bytes = ParseQuantity(read_buffer_size);
-    if (!bytes) {
-      spdlog::critical("invalid --read-buffer-size {}", read_buffer_size);
-      return 1;
-    }
-    options.max_header_bytes = *bytes;
+  if (!ApplyQuantity(max_body_size, "--max-body-size", options.max_body_bytes) ||
+      !ApplyQuantity(read_buffer_size, "--read-buffer-size", options.max_header_bytes)) {
+    return 1;
   }
   for (const auto& extra : app.remaining()) {
     if (extra.rfind("-", 0) == 0) spdlog::warn("flag {} is not implemented yet; ignored", extra);
