@@ -137,16 +137,27 @@ for m, title in MODES.items():
     w(f"## Latency, closed loop (µs): {m}, {title}")
     w("")
     w("| scenario | p50 | p90 | p99 | p99.9 | mean | req/s | p50 spread over runs | "
-      "CPU-s per 10k req: daprd | Redis | client |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+      "CPU-s per 10k req: daprd | Redis | client | daprd context switches per req |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for sc in scenario_names:
         sidecar = med(sc, "sidecar_cpu_s_per_10k", m) if sc[:5] in ("http-", "grpc-") else None
+        switches = med(sc, "sidecar_ctxsw_per_req", m)
         w(f"| {sc} | {us(med(sc, 'p50_us', m))} | {us(med(sc, 'p90_us', m))} | "
           f"{us(med(sc, 'p99_us', m))} | {us(med(sc, 'p999_us', m))} | {us(med(sc, 'mean_us', m))} | "
           f"{med(sc, 'throughput_rps', m):.0f} | {spread(sc, m)} | "
           f"{'–' if sidecar is None else f'{sidecar:.2f}'} | {med(sc, 'redis_cpu_s_per_10k', m):.2f} | "
-          f"{med(sc, 'client_cpu_s_per_10k', m):.2f} |")
+          f"{med(sc, 'client_cpu_s_per_10k', m):.2f} | "
+          f"{'–' if sidecar is None else f'{switches:.1f}'} |")
     w("")
+    noisy = [sc for sc in scenario_names if sc.startswith("redis-") and
+             (lambda p: (max(p) - min(p)) / statistics.median(p) > 0.2)(
+                 [r["p50_us"] for r in by_scenario[(m, sc)]])]
+    if noisy:
+        w(f"Note: the p50 of {', '.join(noisy)} moved by more than 20% between runs: the "
+          "scheduler put client and Redis on one CPU in some runs and on two in others (a "
+          "cross-CPU wake-up costs ~25 µs here), so the added latency below is uncertain by "
+          "as much; the pinned figures are the stable ones.")
+        w("")
 w("`redis-get` is `HGET key data`, `redis-set` is `HSET key data V version 1`; "
   "`redis-evalsha-get` and `redis-evalsha-set` run daprd's own state.redis Lua scripts "
   "(`components/state/redis/redis_scripts.h`) with EVALSHA, which is exactly what daprd sends "
@@ -204,6 +215,8 @@ try:
       f"mean {h['mean'] * 1000:.1f} ms ± {h['stddev'] * 1000:.1f}, median {h['median'] * 1000:.1f} |")
 except (OSError, KeyError, IndexError, ValueError):
     w("| hyperfine | not available |")
+w(f"| `daprd --version` (exec, dynamic linking, static initialisers, exit), hyperfine | "
+  f"{env.get('VERSION_TIME', '–')} |")
 w(f"| RSS when ready | {int(env['RSS_IDLE_READY']) / 1024:.1f} MB |")
 w(f"| RSS after {float(env['IDLE_ELAPSED']):.0f} s idle (VmRSS / VmHWM) | "
   f"{idle_mb:.1f} MB / {int(env['HWM_IDLE']) / 1024:.1f} MB |")

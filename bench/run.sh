@@ -28,7 +28,7 @@ log() { printf '[bench %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" 
 # ---- tools ----------------------------------------------------------------------------------
 missing=()
 for tool in redis-server:redis-server wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
-            python3:python3 strip:binutils taskset:util-linux; do
+            python3:python3 strip:binutils taskset:util-linux /usr/bin/time:time; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -224,6 +224,13 @@ HOME="$WORK/home-warm" hyperfine -N --warmup 1 --runs "$STARTS" --export-json "$
   "$BIN/start_to_ready $(start_daprd_args start "$(free_port)")" >"$WORK/hyperfine.txt" 2>&1 || true
 log "starts done: median cold $(jq -s '[.[]|select(.kind=="cold")|.ready_ms]|sort|.[length/2|floor]' "$WORK/starts.jsonl") ms"
 
+# The floor under start-to-ready: a process that only loads, initialises and exits.
+VERSION_TIME=$(hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/version.json" "$BIN/daprd --version" \
+  >/dev/null 2>&1 && jq -r '.results[0] | "mean \(.mean * 1000 * 10 | round / 10) ms ± \(.stddev * 1000 * 10 | round / 10)"' \
+  "$WORK/version.json" || echo "–")
+VERSION_MAXRSS=$(/usr/bin/time -f %M "$BIN/daprd" --version 2>&1 >/dev/null | tail -1 || echo "?")
+VERSION_TIME="$VERSION_TIME, max RSS ${VERSION_MAXRSS} kB"
+
 remaining=$(echo "$IDLE_READY_AT + $IDLE_SECONDS - $(date +%s.%N)" | bc)
 if [ "$(echo "$remaining > 0" | bc)" = 1 ]; then
   log "waiting ${remaining}s for the idle daprd"
@@ -252,7 +259,7 @@ GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || GIT_COMMIT="$GIT_COMMIT (with uncommitted changes)"
 export COMMAND REQUESTS WARMUP RUNS VALUE_BYTES STARTS IDLE_SECONDS LOAD_SECONDS LOAD_CONNECTIONS \
   RSS_REDIS_READY HWM_REDIS CPU_REDIS_TOTAL RSS_IDLE_READY RSS_IDLE HWM_IDLE CPU_IDLE THREADS_IDLE RSS_IDLE_ANON RSS_IDLE_FILE \
-  IDLE_ELAPSED SIZE_UNSTRIPPED SIZE_STRIPPED SHARED_LIBS LOAD_BEFORE LOAD_AFTER ELAPSED GIT_COMMIT
+  IDLE_ELAPSED SIZE_UNSTRIPPED SIZE_STRIPPED SHARED_LIBS LOAD_BEFORE LOAD_AFTER ELAPSED GIT_COMMIT VERSION_TIME
 export MACHINE_NPROC=$(nproc)
 export MACHINE_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 export MACHINE_MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -70,7 +71,21 @@ struct ProcSample {
   double cpu_seconds = 0;  // utime + stime
   long rss_kb = 0;         // VmRSS
   long hwm_kb = 0;         // VmHWM
+  long context_switches = 0;  // voluntary + involuntary, summed over the threads
 };
+
+long ContextSwitches(int pid) {
+  long total = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 24);
+      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 27);
+    }
+  }
+  return total;
+}
 
 std::optional<ProcSample> SampleProcess(int pid) {
   if (pid <= 0) return std::nullopt;
@@ -91,6 +106,7 @@ std::optional<ProcSample> SampleProcess(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) sample.rss_kb = std::atol(line.c_str() + 6);
     if (line.rfind("VmHWM:", 0) == 0) sample.hwm_kb = std::atol(line.c_str() + 6);
   }
+  sample.context_switches = ContextSwitches(pid);
   return sample;
 }
 
@@ -253,7 +269,9 @@ void AppendProc(std::ostringstream& out, const char* name, const std::optional<P
   const double cpu = after->cpu_seconds - before->cpu_seconds;
   out << ",\"" << name << "_cpu_s\":" << cpu << ",\"" << name
       << "_cpu_s_per_10k\":" << cpu * 10000.0 / requests << ",\"" << name
-      << "_rss_kb\":" << after->rss_kb << ",\"" << name << "_hwm_kb\":" << after->hwm_kb;
+      << "_rss_kb\":" << after->rss_kb << ",\"" << name << "_hwm_kb\":" << after->hwm_kb << ",\""
+      << name << "_ctxsw_per_req\":"
+      << static_cast<double>(after->context_switches - before->context_switches) / requests;
 }
 
 void Report(const std::string& scenario, const Options& options, Result result) {

@@ -6,6 +6,8 @@ set -euo pipefail
 SVC_DIR=${SVC_DIR:-/tmp/dapr-cpp-services}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 mkdir -p "$SVC_DIR"
+# The postgres user must reach its data folder inside (mktemp makes 0700 folders).
+chmod 755 "$SVC_DIR"
 touch "$SVC_DIR/env"
 
 free_port() {
