@@ -163,7 +163,9 @@ w("`redis-get` is `HGET key data`, `redis-set` is `HSET key data V version 1`; "
   "(`components/state/redis/redis_scripts.h`) with EVALSHA, which is exactly what daprd sends "
   "for one GET or one save. CPU is utime+stime from `/proc/PID/stat` (the client: "
   "getrusage) over the timed requests, warm-up excluded, at 10 ms clock-tick resolution; "
-  "the client shares the same 2 cores. 1.00 CPU-s per 10k requests is 100 µs of CPU per request.")
+  "the client shares the same 2 cores. 1.00 CPU-s per 10k requests is 100 µs of CPU per request. Context "
+  "switches are summed over daprd's threads from `/proc/PID/task/*/status` (a thread that "
+  "exits during the run takes its count with it).")
 w("")
 w("## Added latency: daprd minus direct Redis (µs)")
 w("")
@@ -212,7 +214,7 @@ try:
     with open(os.path.join(work, "hyperfine.json")) as f:
         h = json.load(f)["results"][0]
     w(f"| hyperfine, start + ready + SIGTERM + exit (warm, {len(h['times'])} runs) | "
-      f"mean {h['mean'] * 1000:.1f} ms ± {h['stddev'] * 1000:.1f}, median {h['median'] * 1000:.1f} |")
+      f"mean {h['mean'] * 1000:.1f} ms ± {(h['stddev'] or 0) * 1000:.1f}, median {h['median'] * 1000:.1f} |")
 except (OSError, KeyError, IndexError, ValueError):
     w("| hyperfine | not available |")
 w(f"| `daprd --version` (exec, dynamic linking, static initialisers, exit), hyperfine | "

@@ -260,12 +260,15 @@ git diff --quiet HEAD 2>/dev/null || GIT_COMMIT="$GIT_COMMIT (with uncommitted c
 export COMMAND REQUESTS WARMUP RUNS VALUE_BYTES STARTS IDLE_SECONDS LOAD_SECONDS LOAD_CONNECTIONS \
   RSS_REDIS_READY HWM_REDIS CPU_REDIS_TOTAL RSS_IDLE_READY RSS_IDLE HWM_IDLE CPU_IDLE THREADS_IDLE RSS_IDLE_ANON RSS_IDLE_FILE \
   IDLE_ELAPSED SIZE_UNSTRIPPED SIZE_STRIPPED SHARED_LIBS LOAD_BEFORE LOAD_AFTER ELAPSED GIT_COMMIT VERSION_TIME
-export MACHINE_NPROC=$(nproc)
-export MACHINE_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-export MACHINE_MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-export MACHINE_KERNEL=$(uname -sr)
-export MACHINE_OS=$(. /etc/os-release && echo "$PRETTY_NAME")
-export REDIS_VERSION=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)
-export DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-python3 "$ROOT/bench/report.py" "$WORK" >"$RESULTS"
+MACHINE_NPROC=$(nproc)
+MACHINE_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MACHINE_MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+MACHINE_KERNEL=$(uname -sr)
+# shellcheck disable=SC1091
+MACHINE_OS=$(. /etc/os-release && echo "$PRETTY_NAME")
+REDIS_VERSION=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+export MACHINE_NPROC MACHINE_CPU MACHINE_MEM MACHINE_KERNEL MACHINE_OS REDIS_VERSION DATE
+python3 "$ROOT/bench/report.py" "$WORK" >"$WORK/RESULTS.md"
+mv "$WORK/RESULTS.md" "$RESULTS"
 log "wrote $RESULTS in ${ELAPSED}s"

@@ -71,18 +71,32 @@ struct ProcSample {
   double cpu_seconds = 0;  // utime + stime
   long rss_kb = 0;         // VmRSS
   long hwm_kb = 0;         // VmHWM
-  long context_switches = 0;  // voluntary + involuntary, summed over the threads
+  // Voluntary + involuntary context switches per thread id. Per thread, because a thread
+  // that exits takes its count with it: a sum over the threads would go down.
+  std::map<std::string, long> context_switches;
 };
 
-long ContextSwitches(int pid) {
-  long total = 0;
+std::map<std::string, long> ContextSwitches(int pid) {
+  std::map<std::string, long> out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::ifstream status(task.path() / "status");
+    long total = 0;
     for (std::string line; std::getline(status, line);) {
       if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 24);
       if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 27);
     }
+    out[task.path().filename().string()] = total;
+  }
+  return out;
+}
+
+// Context switches between two samples, by the threads alive at the second one.
+long SwitchesBetween(const ProcSample& before, const ProcSample& after) {
+  long total = 0;
+  for (const auto& [tid, count] : after.context_switches) {
+    auto it = before.context_switches.find(tid);
+    total += count - (it == before.context_switches.end() ? 0 : it->second);
   }
   return total;
 }
@@ -271,7 +285,7 @@ void AppendProc(std::ostringstream& out, const char* name, const std::optional<P
       << "_cpu_s_per_10k\":" << cpu * 10000.0 / requests << ",\"" << name
       << "_rss_kb\":" << after->rss_kb << ",\"" << name << "_hwm_kb\":" << after->hwm_kb << ",\""
       << name << "_ctxsw_per_req\":"
-      << static_cast<double>(after->context_switches - before->context_switches) / requests;
+      << static_cast<double>(SwitchesBetween(*before, *after)) / requests;
 }
 
 void Report(const std::string& scenario, const Options& options, Result result) {

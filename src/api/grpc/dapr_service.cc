@@ -41,7 +41,7 @@ grpc::Status ToGrpcStatus(const blocks::ApiError& error) {
   return grpc::Status(code, error.message, status.SerializeAsString());
 }
 
-bool DaprService::Authorized(grpc::CallbackServerContext* context) const {
+bool DaprService::Authorized(grpc::ServerContext* context) const {
   if (!token_.enabled()) return true;
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("dapr-api-token");
@@ -81,29 +81,29 @@ void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataRespo
 
 }  // namespace
 
-grpc::ServerUnaryReactor* DaprService::GetMetadata(grpc::CallbackServerContext* context,
+grpc::Status DaprService::GetMetadata(grpc::ServerContext* context,
                                                    const rt::GetMetadataRequest*,
                                                    rt::GetMetadataResponse* response) {
-  return Unary(context, false, [this, response] {
+  return Unary(context, [this, response] {
     FillMetadata(blocks_.metadata.Snapshot(), response);
     return grpc::Status::OK;
   });
 }
 
-grpc::ServerUnaryReactor* DaprService::SetMetadata(grpc::CallbackServerContext* context,
+grpc::Status DaprService::SetMetadata(grpc::ServerContext* context,
                                                    const rt::SetMetadataRequest* request,
                                                    google::protobuf::Empty*) {
-  return Unary(context, false, [this, request] {
+  return Unary(context, [this, request] {
     blocks_.metadata.SetExtended(request->key(), request->value());
     return grpc::Status::OK;
   });
 }
 
-grpc::ServerUnaryReactor* DaprService::Shutdown(grpc::CallbackServerContext* context,
+grpc::Status DaprService::Shutdown(grpc::ServerContext* context,
                                                 const rt::ShutdownRequest*,
                                                 google::protobuf::Empty*) {
-  // The answer goes out before the shutdown starts, so the caller sees success.
-  return Unary(context, true, [this] {
+  // The shutdown only starts (on another thread), so the caller still gets its answer.
+  return Unary(context, [this] {
     blocks_.lifecycle.RequestShutdown();
     return grpc::Status::OK;
   });

@@ -1,12 +1,13 @@
 // The gRPC API (dapr.proto.runtime.v1.Dapr): each RPC converts its proto request, calls the
 // same building block the HTTP API calls, and converts the answer. Unimplemented RPCs fall
-// back to the generated UNIMPLEMENTED answer.
+// back to the generated UNIMPLEMENTED answer. It uses gRPC's synchronous server: measured,
+// its handler threads answer a unary call with fewer thread hand-offs than the callback API
+// plus a worker pool did.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include "blocks/errors.h"
-#include "common/worker_pool.h"
 #include "dapr/proto/runtime/v1/dapr.grpc.pb.h"
 #include "security/api_token.h"
 
@@ -29,70 +30,59 @@ struct Blocks {
 
 grpc::Status ToGrpcStatus(const blocks::ApiError& error);
 
-class DaprService final : public rt::Dapr::CallbackService {
+class DaprService final : public rt::Dapr::Service {
  public:
-  DaprService(Blocks blocks, WorkerPool& pool, security::ApiToken token)
-      : blocks_(blocks), pool_(pool), token_(std::move(token)) {}
+  DaprService(Blocks blocks, security::ApiToken token)
+      : blocks_(blocks), token_(std::move(token)) {}
 
   // State
-  grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext*, const rt::GetStateRequest*,
+  grpc::Status GetState(grpc::ServerContext*, const rt::GetStateRequest*,
                                      rt::GetStateResponse*) override;
-  grpc::ServerUnaryReactor* GetBulkState(grpc::CallbackServerContext*,
+  grpc::Status GetBulkState(grpc::ServerContext*,
                                          const rt::GetBulkStateRequest*,
                                          rt::GetBulkStateResponse*) override;
-  grpc::ServerUnaryReactor* SaveState(grpc::CallbackServerContext*, const rt::SaveStateRequest*,
+  grpc::Status SaveState(grpc::ServerContext*, const rt::SaveStateRequest*,
                                       google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* QueryStateAlpha1(grpc::CallbackServerContext*,
+  grpc::Status QueryStateAlpha1(grpc::ServerContext*,
                                              const rt::QueryStateRequest*,
                                              rt::QueryStateResponse*) override;
-  grpc::ServerUnaryReactor* DeleteState(grpc::CallbackServerContext*,
+  grpc::Status DeleteState(grpc::ServerContext*,
                                         const rt::DeleteStateRequest*,
                                         google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* DeleteBulkState(grpc::CallbackServerContext*,
+  grpc::Status DeleteBulkState(grpc::ServerContext*,
                                             const rt::DeleteBulkStateRequest*,
                                             google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* ExecuteStateTransaction(grpc::CallbackServerContext*,
+  grpc::Status ExecuteStateTransaction(grpc::ServerContext*,
                                                     const rt::ExecuteStateTransactionRequest*,
                                                     google::protobuf::Empty*) override;
 
   // Metadata and lifecycle
-  grpc::ServerUnaryReactor* GetMetadata(grpc::CallbackServerContext*,
+  grpc::Status GetMetadata(grpc::ServerContext*,
                                         const rt::GetMetadataRequest*,
                                         rt::GetMetadataResponse*) override;
-  grpc::ServerUnaryReactor* SetMetadata(grpc::CallbackServerContext*,
+  grpc::Status SetMetadata(grpc::ServerContext*,
                                         const rt::SetMetadataRequest*,
                                         google::protobuf::Empty*) override;
-  grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext*, const rt::ShutdownRequest*,
+  grpc::Status Shutdown(grpc::ServerContext*, const rt::ShutdownRequest*,
                                      google::protobuf::Empty*) override;
 
  private:
-  // Checks the API token, then runs work (which returns the grpc::Status) on the worker
-  // pool, or inline when it cannot block.
+  // Checks the API token, then runs the work on this thread: a thread of gRPC's synchronous
+  // server pool, which exists to run handlers that may block (bounded in GrpcServer).
   template <class Work>
-  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, bool may_block,
-                                  Work work);
-  bool Authorized(grpc::CallbackServerContext* context) const;
+  grpc::Status Unary(grpc::ServerContext* context, Work work);
+  bool Authorized(grpc::ServerContext* context) const;
 
   Blocks blocks_;
-  WorkerPool& pool_;
   security::ApiToken token_;
 };
 
 template <class Work>
-grpc::ServerUnaryReactor* DaprService::Unary(grpc::CallbackServerContext* context, bool may_block,
-                                             Work work) {
-  auto* reactor = context->DefaultReactor();
+grpc::Status DaprService::Unary(grpc::ServerContext* context, Work work) {
   if (!Authorized(context)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                 "authentication error: api token mismatch"));
-    return reactor;
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authentication error: api token mismatch");
   }
-  if (!may_block) {
-    reactor->Finish(work());
-    return reactor;
-  }
-  pool_.Post([reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
-  return reactor;
+  return work();
 }
 
 }  // namespace dapr::grpcapi

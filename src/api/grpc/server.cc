@@ -4,6 +4,8 @@
 
 namespace dapr::grpcapi {
 
+constexpr int kMaxHandlerThreads = 32;
+
 GrpcServer::GrpcServer(GrpcServerOptions options, std::vector<grpc::Service*> services)
     : options_(std::move(options)), services_(std::move(services)) {}
 
@@ -23,6 +25,12 @@ Status GrpcServer::Start() {
     builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &bound[i]);
   }
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  // Handlers may block on a backend: bound the threads gRPC may start for them.
+  grpc::ResourceQuota quota("dapr-grpc-api");
+  quota.SetMaxThreads(kMaxHandlerThreads);
+  builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   // gRPC's own SO_REUSEPORT would let a second daprd silently share our port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -42,6 +43,30 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+// Header values come from components too; a CR or LF must never split the head.
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  for (char c : value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out.append("\r\n");
+}
+
+std::string SerializeHead(const HttpResponse& response, bool keep_alive) {
+  std::string head;
+  head.reserve(160);
+  auto status = static_cast<bhttp::status>(response.status);
+  head.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
+  head.append(bhttp::obsolete_reason(status)).append("\r\n");
+  if (!response.content_type.empty()) AppendHeader(head, "Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) AppendHeader(head, name, value);
+  // Dapr sends no Content-Length on a 204.
+  if (response.status != 204 && response.status != 304) {
+    AppendHeader(head, "Content-Length", std::to_string(response.body.size()));
+  }
+  if (!keep_alive) AppendHeader(head, "Connection", "close");
+  head.append("\r\n");
+  return head;
+}
+
 }  // namespace
 
 class HttpServer::Impl {
@@ -74,7 +99,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Impl& server) : stream_(std::move(socket)), server_(server) {}
 
-  void Start() { ReadRequest(); }
+  void Start() {
+    // Synchronous writes (see Write) must never wait; asynchronous ones are unaffected.
+    beast::error_code ignored;
+    stream_.socket().non_blocking(true, ignored);
+    ReadRequest();
+  }
 
  private:
   void ReadRequest() {
@@ -105,6 +135,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       Close();
       return;
     }
+    stream_.expires_never();
     auto message = parser_->release();
     keep_alive_ = message.keep_alive() && server_.accepting_.load();
     auto request = ToRequest(std::move(message));
@@ -142,37 +173,62 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     Responder responder = [self = shared_from_this()](HttpResponse response) {
-      asio::dispatch(self->stream_.get_executor(),
-                     [self, response = std::move(response)]() mutable {
-                       self->Respond(std::move(response));
-                     });
+      self->Respond(std::move(response));
     };
     (handler ? *handler : server_.router_->Fallback())(std::move(request), std::move(responder));
   }
 
+  // May run on any thread (a worker usually).
   void Respond(HttpResponse response) {
     server_.in_flight_.fetch_sub(1);
     Write(std::move(response));
   }
 
+  // The answer as it goes on the wire: our own head, and the body moved in (not copied).
+  struct Outgoing {
+    std::string head;
+    std::string body;
+  };
+
+  // Tries to send the whole answer at once without waiting, from whatever thread produced it:
+  // for the usual small answer this saves a hand-off to the I/O thread on the hot path.
+  // Whatever does not fit in the socket buffer is sent asynchronously from the I/O thread.
+  // Nothing else touches the socket meanwhile: the next read starts only after this write.
   void Write(HttpResponse response) {
-    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
-    message->version(11);
-    message->result(static_cast<unsigned>(response.status));
-    if (!response.content_type.empty()) message->set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) message->insert(name, value);
-    message->body() = std::move(response.body);
-    message->keep_alive(keep_alive_);
-    // Beast would add "Content-Length: 0" to a 204; Dapr sends none.
-    if (response.status != 204 && response.status != 304) message->prepare_payload();
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message](beast::error_code ec, size_t) {
-                         if (ec || !self->keep_alive_) {
-                           self->Close();
-                           return;
-                         }
-                         self->ReadRequest();
-                       });
+    auto out = std::make_shared<Outgoing>();
+    out->head = SerializeHead(response, keep_alive_);
+    out->body = std::move(response.body);
+    beast::error_code ec;
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out->head), asio::buffer(out->body)};
+    size_t sent = stream_.socket().write_some(buffers, ec);
+    if (ec) sent = 0;  // would block, or a dead peer that the async write will report
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), out, sent] {
+      self->FinishWrite(out, sent);
+    });
+  }
+
+  void FinishWrite(std::shared_ptr<Outgoing> out, size_t sent) {
+    if (sent >= out->head.size() + out->body.size()) {
+      AfterWrite(beast::error_code());
+      return;
+    }
+    size_t head_sent = std::min(sent, out->head.size());
+    size_t body_sent = sent - head_sent;
+    std::array<asio::const_buffer, 2> rest{
+        asio::buffer(out->head.data() + head_sent, out->head.size() - head_sent),
+        asio::buffer(out->body.data() + body_sent, out->body.size() - body_sent)};
+    stream_.expires_after(kIdleTimeout);
+    asio::async_write(stream_, rest, [self = shared_from_this(), out](beast::error_code ec, size_t) {
+      self->AfterWrite(ec);
+    });
+  }
+
+  void AfterWrite(beast::error_code ec) {
+    if (ec || !keep_alive_) {
+      Close();
+      return;
+    }
+    ReadRequest();
   }
 
   void Close() {

@@ -37,8 +37,11 @@ export function uid(n = 6) {
   return randomBytes(n).toString("hex");
 }
 
-/** A port that was free a moment ago (bind to port 0, read it, close). */
-export function freePort() {
+// Ports this process has handed out: the OS may offer a just-closed port again, and two
+// sidecars (or one sidecar's HTTP and gRPC ports) must never be given the same one.
+const handedOut = new Set();
+
+function bindEphemeral() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -48,6 +51,18 @@ export function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A port that was free a moment ago and that this process has not handed out before. */
+export async function freePort() {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await bindEphemeral();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no unused free port found in 100 attempts");
 }
 
 /** A fresh directory under tests/e2e/.tmp (git-ignored). */
