@@ -2,27 +2,42 @@
 // folder under components/<block>/ plus one line here.
 #include "components/builtin.h"
 
+#include "common/module_loader.h"
 #include "components/state/in_memory/in_memory_store.h"
-#include "components/state/postgresql/postgres_store.h"
 #include "components/state/redis/redis_store.h"
 #include "components/state/sqlite/sqlite_store.h"
 
 namespace dapr::components {
 namespace {
 
+// A component linked into daprd.
 template <class T, class Interface>
 auto Make() {
-  return []() -> std::unique_ptr<Interface> { return std::make_unique<T>(); };
+  return []() -> Result<std::unique_ptr<Interface>> {
+    return std::unique_ptr<Interface>(std::make_unique<T>());
+  };
+}
+
+// A component in a module (see common/module_loader.h), loaded on first use.
+template <class Interface>
+auto FromModule(std::string module, std::string factory_symbol) {
+  return [module, factory_symbol]() -> Result<std::unique_ptr<Interface>> {
+    auto symbol = ModuleSymbol(module, factory_symbol);
+    if (!symbol.ok()) return symbol.error();
+    auto* factory = reinterpret_cast<Interface* (*)()>(*symbol);
+    return std::unique_ptr<Interface>(factory());
+  };
 }
 
 }  // namespace
 
 void RegisterBuiltins(Registries& r) {
+  auto postgres = FromModule<state::Store>("dapr_state_postgresql", "DaprCreateStateStore");
   r.state.Register("state.in-memory", "v1", Make<state::InMemoryStore, state::Store>());
-  r.state.Register("state.postgres", "v1", Make<state::PostgresStore, state::Store>());
-  r.state.Register("state.postgres", "v2", Make<state::PostgresStore, state::Store>());
-  r.state.Register("state.postgresql", "v1", Make<state::PostgresStore, state::Store>());
-  r.state.Register("state.postgresql", "v2", Make<state::PostgresStore, state::Store>());
+  r.state.Register("state.postgres", "v1", postgres);
+  r.state.Register("state.postgres", "v2", postgres);
+  r.state.Register("state.postgresql", "v1", postgres);
+  r.state.Register("state.postgresql", "v2", postgres);
   r.state.Register("state.redis", "v1", Make<state::RedisStore, state::Store>());
   r.state.Register("state.sqlite", "v1", Make<state::SqliteStore, state::Store>());
 }

@@ -19,7 +19,8 @@ std::string ToLower(std::string_view text);
 template <class Interface>
 class Registry {
  public:
-  using Factory = std::function<std::unique_ptr<Interface>()>;
+  // A factory may fail (a component in a module that cannot be loaded).
+  using Factory = std::function<Result<std::unique_ptr<Interface>>()>;
 
   // type is the full Dapr type ("state.redis"); version "v1" unless the component has more.
   void Register(std::string_view type, std::string_view version, Factory factory) {
