@@ -25,15 +25,27 @@ bool SetSendTimeout(int fd, std::chrono::milliseconds duration) {
 // hiredis writes with write(2), so a peer that closed the socket raises SIGPIPE, which would
 // kill the whole sidecar. Blocking it for this thread, and swallowing one raised meanwhile,
 // keeps the component safe without changing the process's signal handling.
+// When the process already ignores SIGPIPE (daprd does, at start-up) the guard does nothing,
+// which saves four system calls per command on the hot path.
+bool SigpipeIgnored() {
+  static const bool ignored = [] {
+    struct sigaction current {};
+    return sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+  }();
+  return ignored;
+}
+
 class SigpipeGuard {
  public:
-  SigpipeGuard() {
+  SigpipeGuard() : active_(!SigpipeIgnored()) {
+    if (!active_) return;
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
     already_pending_ = IsPending();
     pthread_sigmask(SIG_BLOCK, &pipe_, &previous_mask_);
   }
   ~SigpipeGuard() {
+    if (!active_) return;
     if (!already_pending_ && IsPending()) {
       timespec zero{0, 0};
       sigtimedwait(&pipe_, nullptr, &zero);
@@ -50,6 +62,7 @@ class SigpipeGuard {
     sigpending(&pending);
     return sigismember(&pending, SIGPIPE) == 1;
   }
+  bool active_;
   sigset_t pipe_;
   sigset_t previous_mask_;
   bool already_pending_ = false;

@@ -29,8 +29,9 @@ Status GrpcServer::Start() {
   grpc::ResourceQuota quota("dapr-grpc-api");
   quota.SetMaxThreads(kMaxHandlerThreads);
   builder.SetResourceQuota(quota);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  // Enough idle pollers that a burst does not make gRPC start and retire threads per call.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 8);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   // gRPC's own SO_REUSEPORT would let a second daprd silently share our port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
