@@ -10,8 +10,18 @@ mkdir -p "$SVC_DIR"
 chmod 755 "$SVC_DIR"
 touch "$SVC_DIR/env"
 
+# A loopback port nobody listens on (bash and iproute2 only: a fresh machine may lack python).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if [ -z "$(ss -Htln "sport = :$port")" ]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "services: no free port found" >&2
+  return 1
 }
 wait_for() {
   local i
