@@ -46,6 +46,7 @@ Status ComponentLoader::LoadState(const ComponentSpec& spec) {
   auto created = registries_.state.Create(spec.type, spec.version);
   if (!created.ok()) return created.error();
   std::shared_ptr<state::Store> store = std::move(created).value();
+  if (loop_) store->AttachEventLoop(*loop_);
   ComponentMetadata metadata(spec.name, spec.type, spec.metadata);
   Status status = InitWithTimeout(store, metadata, spec.init_timeout);
   if (!status.ok()) return Status(status.code(), "init failed: " + status.message());

@@ -13,9 +13,10 @@ namespace dapr::runtime {
 
 class ComponentLoader {
  public:
+  // loop, when given, is offered to components that can run a non-blocking client on it.
   ComponentLoader(const components::Registries& registries, blocks::StateBlock& state,
-                  blocks::MetadataBlock& metadata)
-      : registries_(registries), state_(state), metadata_(metadata) {}
+                  blocks::MetadataBlock& metadata, boost::asio::io_context* loop = nullptr)
+      : registries_(registries), state_(state), metadata_(metadata), loop_(loop) {}
 
   // Creates, initialises (within spec.init_timeout) and registers one component. The error
   // names the component; the caller decides whether ignoreErrors lets it pass.
@@ -28,6 +29,7 @@ class ComponentLoader {
   std::set<std::string> loaded_names_;
   blocks::StateBlock& state_;
   blocks::MetadataBlock& metadata_;
+  boost::asio::io_context* loop_;
 };
 
 }  // namespace dapr::runtime

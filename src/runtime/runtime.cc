@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <thread>
 
@@ -19,8 +20,9 @@ namespace fs = std::filesystem;
 
 struct Runtime::Parts {
   explicit Parts(const Options& o)
-      : pool(o.worker_threads),
-        state(o.app_id, o.app_namespace),
+      : loop(1),
+        pool(o.worker_threads),
+        state(o.app_id, o.app_namespace, &pool),
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
         lifecycle(o.app_id) {}
 
@@ -39,6 +41,9 @@ struct Runtime::Parts {
     return app;
   }
 
+  // The event loop of the HTTP server and of components with non-blocking clients. First
+  // member: it must outlive everything that holds a handle on it.
+  boost::asio::io_context loop;
   WorkerPool pool;
   blocks::StateBlock state;
   blocks::MetadataBlock metadata;
@@ -81,7 +86,7 @@ Status Runtime::Start() {
   http_options.max_body_bytes = options_.max_body_bytes;
   http_options.max_header_bytes = options_.max_header_bytes;
   http_options.api_token = security::ApiToken(options_.api_token);
-  parts_->http = std::make_unique<http::HttpServer>(http_options, router);
+  parts_->http = std::make_unique<http::HttpServer>(parts_->loop, http_options, router);
   Status status = parts_->http->Start();
   if (!status.ok()) return Status(status.code(), "HTTP API: " + status.message());
 
@@ -120,7 +125,7 @@ Status Runtime::LoadComponents() {
     if (!loaded.ok()) return loaded.error();
     specs = std::move(loaded).value();
   }
-  ComponentLoader loader(registries_, parts_->state, parts_->metadata);
+  ComponentLoader loader(registries_, parts_->state, parts_->metadata, &parts_->loop);
   for (const auto& spec : specs) {
     Status status = loader.Load(spec);
     if (status.ok()) {

@@ -1,5 +1,8 @@
 #include "components/state/redis/redis_store.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+
 #include <charconv>
 #include <ctime>
 
@@ -188,7 +191,71 @@ Status RedisStore::Init(const ComponentMetadata& metadata) {
   options_ = std::move(options).value();
   pool_ = std::make_unique<RedisConnectionPool>(options_.connect, options_.pool_size);
   if (Status status = Ping(); !status.ok()) return status;
-  return LoadScripts();
+  if (Status status = LoadScripts(); !status.ok()) return status;
+  StartAsyncClient();
+  return Status::Ok();
+}
+
+bool RedisStore::AttachEventLoop(boost::asio::io_context& loop) {
+  loop_ = &loop;
+  return true;
+}
+
+// The async client needs a numeric address (resolving on the loop would block it), so the
+// name is resolved once here; a name that does not resolve leaves the blocking path alone.
+void RedisStore::StartAsyncClient() {
+  if (!loop_) return;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(options_.connect.host.c_str(), nullptr, &hints, &found) != 0 || !found) return;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  bool ok = inet_ntop(found->ai_family, address, text, sizeof text) != nullptr;
+  freeaddrinfo(found);
+  if (!ok) return;
+  RedisConnectOptions connect = options_.connect;
+  connect.host = text;
+  async_ = std::make_shared<RedisAsyncClient>(*loop_, std::move(connect));
+}
+
+void RedisStore::RunScriptAsync(const RedisScript& script, RedisArgs command,
+                                RedisAsyncClient::Callback done) {
+  auto client = async_;
+  client->Command(command, [client, source = script.source, command, done = std::move(done)](
+                               const redisReply* reply, const Status& status) mutable {
+    if (reply && IsError(*reply, "NOSCRIPT")) {
+      command[0] = "EVAL";
+      command[1] = std::string(source);
+      client->Command(std::move(command), std::move(done));
+      return;
+    }
+    done(reply, status);
+  });
+}
+
+void RedisStore::GetAsync(GetRequest request, std::function<void(Result<GetResponse>)> done) {
+  RunScriptAsync(get_script_, ScriptCommand(get_script_, {std::move(request.key)}, {}),
+                 [clock = clock_, done = std::move(done)](const redisReply* reply,
+                                                          const Status& status) {
+                   if (!reply) return done(status);
+                   done(ParseGetReply(*reply, clock()));
+                 });
+}
+
+void RedisStore::SetAsync(SetRequest request, std::function<void(Status)> done) {
+  WriteBatch batch(options_.default_ttl);
+  if (Status status = batch.AddUpsert(request); !status.ok()) return done(status);
+  RunScriptAsync(write_script_,
+                 ScriptCommand(write_script_, std::move(batch.keys()), std::move(batch.args())),
+                 [done = std::move(done)](const redisReply* reply, const Status& status) {
+                   if (!reply) return done(status);
+                   done(ParseWriteReply(*reply));
+                 });
 }
 
 Features RedisStore::GetFeatures() const {
@@ -311,6 +378,8 @@ Status RedisStore::Ping() {
 
 void RedisStore::Close() {
   if (pool_) pool_->Close();
+  if (async_) async_->Close();
+  async_.reset();
 }
 
 }  // namespace dapr::state

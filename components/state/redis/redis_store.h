@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "components/state/redis/redis_async_client.h"
 #include "components/state/redis/redis_connection.h"
 #include "dapr/state/store.h"
 
@@ -50,6 +51,11 @@ class RedisStore final : public Store {
   Result<std::vector<BulkGetItem>> BulkGet(const std::vector<GetRequest>& requests) override;
   Status Multi(const std::vector<TransactionOperation>& operations) override;
 
+  bool AttachEventLoop(boost::asio::io_context& loop) override;
+  bool SupportsAsync() const override { return async_ != nullptr; }
+  void GetAsync(GetRequest request, std::function<void(Result<GetResponse>)> done) override;
+  void SetAsync(SetRequest request, std::function<void(Status)> done) override;
+
   Status Ping() override;
   void Close() override;
 
@@ -63,12 +69,17 @@ class RedisStore final : public Store {
   // command is EVALSHA sha numkeys keys... args...
   Result<ReplyPtr> RunScript(const RedisScript& script, RedisArgs command);
   Status RunWrites(RedisArgs keys, RedisArgs args);
+  void StartAsyncClient();
+  void RunScriptAsync(const RedisScript& script, RedisArgs command,
+                      RedisAsyncClient::Callback done);
 
   Clock clock_;
   RedisStoreOptions options_;
   std::unique_ptr<RedisConnectionPool> pool_;
   RedisScript get_script_;
   RedisScript write_script_;
+  boost::asio::io_context* loop_ = nullptr;
+  std::shared_ptr<RedisAsyncClient> async_;  // set when a loop was attached
 };
 
 }  // namespace dapr::state

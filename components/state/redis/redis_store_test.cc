@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <future>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -780,6 +783,132 @@ TEST_F(OwnRedisServerTest, PoolNeverExceedsPoolSize) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GE(most, 1);
   EXPECT_LE(most, 3);
+}
+
+// The non-blocking path: the store drives one pipelined connection on an event loop that
+// the test runs on its own thread, as daprd runs it on its HTTP I/O thread.
+class AsyncRedisTest : public OwnRedisServerTest {
+ protected:
+  void SetUp() override { loop_thread_ = std::thread([this] { loop_.run(); }); }
+  void TearDown() override {
+    work_.reset();
+    loop_.stop();
+    loop_thread_.join();
+    store_.Close();  // with the loop stopped, as daprd does at shutdown
+  }
+  Status InitAsync(const std::string& address, ComponentMetadata::Properties extra = {}) {
+    extra["redisHost"] = address;
+    store_.AttachEventLoop(loop_);
+    return store_.Init(RedisMetadata(std::move(extra)));
+  }
+  Result<GetResponse> GetNow(const std::string& key) {
+    std::promise<Result<GetResponse>> promise;
+    store_.GetAsync(Lookup(key), [&](Result<GetResponse> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  }
+  Status SetNow(SetRequest request) {
+    std::promise<Status> promise;
+    store_.SetAsync(std::move(request), [&](Status s) { promise.set_value(std::move(s)); });
+    return promise.get_future().get();
+  }
+
+  boost::asio::io_context loop_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      loop_.get_executor()};
+  std::thread loop_thread_;
+  RedisStore store_;
+};
+
+TEST_F(AsyncRedisTest, RoundTripsEtagsAndLargeValues) {
+  StartServer();
+  if (IsSkipped()) return;
+  ASSERT_TRUE(InitAsync(server_->address()).ok());
+  ASSERT_TRUE(store_.SupportsAsync());
+  ASSERT_TRUE(SetNow(Upsert("k", "one")).ok());
+  auto got = GetNow("k");
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(got->data, "one");
+  ASSERT_TRUE(got->etag.has_value());
+  EXPECT_EQ(SetNow(Upsert("k", "two", std::string("999"))).code(), StatusCode::kAborted);
+  EXPECT_EQ(SetNow(Upsert("k", "two", std::string("x"))).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(SetNow(Upsert("k", "two", got->etag)).ok());
+  EXPECT_FALSE(GetNow("missing")->found);
+  // Several reads' worth of reply: the client must drain the socket, not wait for an edge.
+  std::string large(3 << 20, 'v');
+  for (size_t i = 0; i < large.size(); i += 997) large[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(SetNow(Upsert("large", large)).ok());
+  auto big = GetNow("large");
+  ASSERT_TRUE(big.ok()) << big.error().message();
+  EXPECT_EQ(big->data, large);
+  // The blocking path sees what the non-blocking one wrote, and the other way round.
+  EXPECT_EQ(Read(store_, "k").data, "two");
+}
+
+TEST_F(AsyncRedisTest, ManyCallsInFlightAnswerInOrder) {
+  StartServer();
+  if (IsSkipped()) return;
+  ASSERT_TRUE(InitAsync(server_->address()).ok());
+  constexpr int kCalls = 500;
+  std::vector<std::promise<Status>> done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    store_.SetAsync(Upsert("p" + std::to_string(i), std::to_string(i)),
+                    [&done, i](Status s) { done[i].set_value(std::move(s)); });
+  }
+  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
+  for (int i = 0; i < kCalls; i += 50) EXPECT_EQ(GetNow("p" + std::to_string(i))->data, std::to_string(i));
+}
+
+TEST_F(AsyncRedisTest, FindsLostScriptsAgain) {
+  StartServer();
+  if (IsSkipped()) return;
+  ASSERT_TRUE(InitAsync(server_->address()).ok());
+  ASSERT_TRUE(SetNow(Upsert("s", "kept")).ok());
+  auto admin = RedisConnection::Open(ConnectOptions(server_->address()));
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->Command({"SCRIPT", "FLUSH"}).ok());
+  auto got = GetNow("s");
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(got->data, "kept");
+  EXPECT_TRUE(SetNow(Upsert("s", "again")).ok());
+}
+
+TEST_F(AsyncRedisTest, FailsWhileRedisIsDownAndRecoversAfter) {
+  StartServer();
+  if (IsSkipped()) return;
+  ASSERT_TRUE(InitAsync(server_->address(), {{"readTimeout", "1s"}}).ok());
+  ASSERT_TRUE(SetNow(Upsert("k", "before")).ok());
+  server_->Stop();
+  for (int i = 0; i < 3; ++i) {
+    auto start = Clock::now();
+    Status status = SetNow(Upsert("k", "down"));
+    EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.message();
+    EXPECT_NE(status.message().find(server_->address()), std::string::npos) << status.message();
+    EXPECT_LT(Clock::now() - start, 2s);
+  }
+  ASSERT_TRUE(server_->Start());
+  Status status = SetNow(Upsert("k", "after"));
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(GetNow("k")->data, "after");
+}
+
+TEST_F(AsyncRedisTest, HungRedisFailsWithinTheReadTimeout) {
+  StartServer();
+  if (IsSkipped()) return;
+  ASSERT_TRUE(InitAsync(server_->address(), {{"readTimeout", "500ms"}}).ok());
+  ASSERT_TRUE(SetNow(Upsert("k", "v")).ok());
+  server_->Freeze();
+  auto start = Clock::now();
+  auto got = GetNow("k");
+  auto took = Clock::now() - start;
+  server_->Thaw();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(got.error().message().find("timeout"), std::string::npos) << got.error().message();
+  EXPECT_GE(took, 400ms);
+  EXPECT_LT(took, 2s);
+  auto again = GetNow("k");
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->data, "v");
 }
 
 }  // namespace

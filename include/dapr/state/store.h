@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,10 @@
 
 #include "dapr/component_metadata.h"
 #include "dapr/status.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace dapr::state {
 
@@ -115,6 +120,19 @@ class Store {
   // Every live (unexpired) item whose key starts with prefix; only called when
   // GetFeatures().query is true. Filtering, sorting and paging are done by the query engine.
   virtual Result<std::vector<StoredItem>> Scan(const std::string& prefix);
+
+  // Optional non-blocking path for the hot calls. A store whose client can run on the
+  // sidecar's event loop accepts the loop here (called once, before Init) and then answers
+  // SupportsAsync() with true; the block then calls GetAsync/SetAsync from the loop instead
+  // of running the blocking Get/Set on a worker thread. done runs on the loop.
+  virtual bool AttachEventLoop(boost::asio::io_context& loop) { return false; }
+  virtual bool SupportsAsync() const { return false; }
+  virtual void GetAsync(GetRequest request, std::function<void(Result<GetResponse>)> done) {
+    done(Get(request));
+  }
+  virtual void SetAsync(SetRequest request, std::function<void(Status)> done) {
+    done(Set(request));
+  }
 
   // Liveness of the backend, for health reporting.
   virtual Status Ping() { return Status::Ok(); }

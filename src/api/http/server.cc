@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -71,8 +72,8 @@ std::string SerializeHead(const HttpResponse& response, bool keep_alive) {
 
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, std::shared_ptr<const Router> router)
-      : options_(std::move(options)), router_(std::move(router)) {}
+  Impl(asio::io_context& io, HttpServerOptions options, std::shared_ptr<const Router> router)
+      : options_(std::move(options)), router_(std::move(router)), io_(io), work_(io.get_executor()) {}
 
   Status Start();
   void StopAccepting();
@@ -85,7 +86,9 @@ class HttpServer::Impl {
 
   HttpServerOptions options_;
   std::shared_ptr<const Router> router_;
-  asio::io_context io_;
+  asio::io_context& io_;
+  // Keeps run() going while there are no sockets (components may still post to the loop).
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> in_flight_{0};
@@ -337,6 +340,7 @@ void HttpServer::Impl::StopAccepting() {
 
 void HttpServer::Impl::Stop() {
   StopAccepting();
+  work_.reset();
   io_.stop();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
@@ -344,8 +348,9 @@ void HttpServer::Impl::Stop() {
   threads_.clear();
 }
 
-HttpServer::HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+HttpServer::HttpServer(asio::io_context& loop, HttpServerOptions options,
+                       std::shared_ptr<const Router> router)
+    : impl_(std::make_unique<Impl>(loop, std::move(options), std::move(router))) {}
 HttpServer::~HttpServer() { impl_->Stop(); }
 Status HttpServer::Start() { return impl_->Start(); }
 void HttpServer::StopAccepting() { impl_->StopAccepting(); }

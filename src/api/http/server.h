@@ -11,6 +11,10 @@
 #include "dapr/status.h"
 #include "security/api_token.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace dapr::http {
 
 struct HttpServerOptions {
@@ -24,7 +28,10 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, std::shared_ptr<const Router> router);
+  // The event loop is the sidecar's (components with async clients share it); the server
+  // runs options.io_threads threads on it from Start until Stop.
+  HttpServer(boost::asio::io_context& loop, HttpServerOptions options,
+             std::shared_ptr<const Router> router);
   ~HttpServer();
 
   // Binds every listen address and starts the I/O threads.

@@ -98,30 +98,36 @@ json EmbedData(const std::string& data) {
   return data;
 }
 
-HttpResponse SaveState(const blocks::StateBlock& block, const HttpRequest& request) {
+// The items of a save body, or the error that makes it malformed.
+ApiResult<std::vector<StateItem>> ParseSaveBody(const HttpRequest& request) {
   auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.error());
+  if (!body.ok()) return body.take_error();
   if (!body->is_array()) {
-    return ErrorResponse(blocks::errors::MalformedRequest(
-        "failed deserializing HTTP body: expected an array of state items"));
+    return blocks::errors::MalformedRequest(
+        "failed deserializing HTTP body: expected an array of state items");
   }
   auto query_metadata = request.MetadataParams();
   std::vector<StateItem> items;
   items.reserve(body->size());
   for (const auto& object : *body) {
     auto item = ParseItem(object, query_metadata, true);
-    if (!item.ok()) return ErrorResponse(item.error());
+    if (!item.ok()) return item.take_error();
     items.push_back(std::move(item).value());
   }
-  auto result = block.Save(request.params.at("storeName"), std::move(items));
+  return items;
+}
+
+HttpResponse Saved(const blocks::ApiResult<blocks::Done>& result) {
   return result.ok() ? NoContent() : ErrorResponse(result.error());
 }
 
-HttpResponse GetState(const blocks::StateBlock& block, const HttpRequest& request) {
-  auto consistency = ParseConsistency(request.QueryParam("consistency").value_or(""));
-  if (!consistency) return ErrorResponse(blocks::errors::MalformedRequest("invalid consistency"));
-  auto result = block.Get(request.params.at("storeName"), request.params.at("key"), *consistency,
-                          request.MetadataParams());
+HttpResponse SaveState(const blocks::StateBlock& block, const HttpRequest& request) {
+  auto items = ParseSaveBody(request);
+  if (!items.ok()) return ErrorResponse(items.error());
+  return Saved(block.Save(request.params.at("storeName"), std::move(items).value()));
+}
+
+HttpResponse GotState(blocks::ApiResult<state::GetResponse> result) {
   if (!result.ok()) return ErrorResponse(result.error());
   if (!result->found) return NoContent();
   HttpResponse response{200, "application/json", {}, std::move(result->data)};
@@ -130,6 +136,40 @@ HttpResponse GetState(const blocks::StateBlock& block, const HttpRequest& reques
     response.headers.emplace_back("metadata." + key, value);
   }
   return response;
+}
+
+// GET and single saves are the hot calls: they go to the block's non-blocking path, which
+// uses the store's event-loop client when it has one and the worker pool otherwise.
+void GetStateAsync(const blocks::StateBlock& block, std::shared_ptr<HttpRequest> request,
+                   Responder respond) {
+  auto consistency = ParseConsistency(request->QueryParam("consistency").value_or(""));
+  if (!consistency) {
+    return respond(ErrorResponse(blocks::errors::MalformedRequest("invalid consistency")));
+  }
+  block.GetAsync(request->params.at("storeName"), request->params.at("key"), *consistency,
+                 request->MetadataParams(),
+                 [respond = std::move(respond)](blocks::ApiResult<state::GetResponse> result) {
+                   respond(GotState(std::move(result)));
+                 });
+}
+
+// Bodies this small parse in microseconds on the event loop; larger ones parse on a worker.
+constexpr size_t kInlineParseLimit = 64 * 1024;
+
+void SaveStateAsync(const blocks::StateBlock& block, WorkerPool& pool,
+                    std::shared_ptr<HttpRequest> request, Responder respond) {
+  if (request->body.size() > kInlineParseLimit) {
+    pool.Post([&block, request = std::move(request), respond = std::move(respond)] {
+      respond(SaveState(block, *request));
+    });
+    return;
+  }
+  auto items = ParseSaveBody(*request);
+  if (!items.ok()) return respond(ErrorResponse(items.error()));
+  block.SaveAsync(request->params.at("storeName"), std::move(items).value(),
+                  [respond = std::move(respond)](blocks::ApiResult<blocks::Done> result) {
+                    respond(Saved(result));
+                  });
 }
 
 HttpResponse DeleteState(const blocks::StateBlock& block, const HttpRequest& request) {
@@ -222,8 +262,14 @@ void AddStateRoutes(Router& router, const blocks::StateBlock& block, WorkerPool&
   };
   router.Add({"POST", "PUT"}, "/v1.0/state/{storeName}/bulk", bind(BulkGetState));
   router.Add({"POST", "PUT"}, "/v1.0/state/{storeName}/transaction", bind(Transaction));
-  router.Add({"POST", "PUT"}, "/v1.0/state/{storeName}", bind(SaveState));
-  router.Add({"GET"}, "/v1.0/state/{storeName}/{key}", bind(GetState));
+  router.Add({"POST", "PUT"}, "/v1.0/state/{storeName}",
+             [&block, &pool](std::shared_ptr<HttpRequest> request, Responder respond) {
+               SaveStateAsync(block, pool, std::move(request), std::move(respond));
+             });
+  router.Add({"GET"}, "/v1.0/state/{storeName}/{key}",
+             [&block](std::shared_ptr<HttpRequest> request, Responder respond) {
+               GetStateAsync(block, std::move(request), std::move(respond));
+             });
   router.Add({"DELETE"}, "/v1.0/state/{storeName}/{key}", bind(DeleteState));
   router.Add({"POST", "PUT"}, "/v1.0-alpha1/state/{storeName}/query", bind(QueryState));
 }

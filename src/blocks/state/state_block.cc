@@ -28,8 +28,8 @@ std::optional<Status> CheckTtl(const state::Metadata& metadata) {
 
 }  // namespace
 
-StateBlock::StateBlock(std::string app_id, std::string app_namespace)
-    : app_id_(std::move(app_id)), app_namespace_(std::move(app_namespace)) {}
+StateBlock::StateBlock(std::string app_id, std::string app_namespace, WorkerPool* pool)
+    : app_id_(std::move(app_id)), app_namespace_(std::move(app_namespace)), pool_(pool) {}
 
 std::string StateBlock::PrefixFor(const std::string& store, const ComponentMetadata& md) const {
   std::string mode = md.GetOr("keyPrefix", "appid");
@@ -63,6 +63,7 @@ Status StateBlock::AddStore(std::string name, std::shared_ptr<state::Store> stor
   // As Dapr reports it: any store with ETags and transactions can hold actor state.
   entry->features.actor = entry->features.etag && entry->features.transactional;
   entry->key_prefix = PrefixFor(name, metadata);
+  entry->non_blocking = store->SupportsAsync();
   entry->store = std::move(store);
   std::unique_lock lock(mutex_);
   stores_[std::move(name)] = std::move(entry);
@@ -227,6 +228,56 @@ ApiResult<Done> StateBlock::Transact(const std::string& store,
   Status status = entry.store->Multi(ops);
   if (!status.ok()) return errors::StateTransaction(status);
   return Done{};
+}
+
+void StateBlock::RunBlocking(std::function<void()> work) const {
+  if (pool_) {
+    pool_->Post(std::move(work));
+  } else {
+    work();
+  }
+}
+
+void StateBlock::GetAsync(const std::string& store, std::string key,
+                          state::Consistency consistency, state::Metadata metadata,
+                          ApiCallback<state::GetResponse> done) const {
+  auto found = Find(store);
+  if (!found.ok()) return done(found.take_error());
+  auto entry = std::move(found).value();
+  if (!entry->non_blocking) {
+    return RunBlocking([this, store, key = std::move(key), consistency,
+                        metadata = std::move(metadata), done = std::move(done)] {
+      done(Get(store, key, consistency, metadata));
+    });
+  }
+  if (auto bad = CheckKey(*entry, key, "ERR_MALFORMED_REQUEST")) return done(*bad);
+  state::GetRequest request{entry->key_prefix + key, std::move(metadata), consistency};
+  entry->store->GetAsync(std::move(request), [store, key, done = std::move(done)](
+                                                 Result<state::GetResponse> response) {
+    if (!response.ok()) return done(errors::StateGet(store, key, response.error()));
+    done(std::move(response).value());
+  });
+}
+
+void StateBlock::SaveAsync(const std::string& store, std::vector<StateItem> items,
+                           ApiCallback<Done> done) const {
+  auto found = Find(store);
+  if (!found.ok()) return done(found.take_error());
+  auto entry = std::move(found).value();
+  // One item is the hot case the store can do on the loop; the rest goes the blocking way.
+  if (!entry->non_blocking || items.size() != 1) {
+    return RunBlocking([this, store, items = std::move(items), done = std::move(done)]() mutable {
+      done(Save(store, std::move(items)));
+    });
+  }
+  StateItem& item = items.front();
+  if (auto bad = CheckKey(*entry, item.key, "ERR_MALFORMED_REQUEST")) return done(*bad);
+  if (auto bad_ttl = CheckTtl(item.metadata)) return done(errors::StateSave(store, *bad_ttl));
+  entry->store->SetAsync(ToSetRequest(entry->key_prefix, std::move(item)),
+                         [store, done = std::move(done)](Status status) {
+                           if (!status.ok()) return done(errors::StateSave(store, status));
+                           done(Done{});
+                         });
 }
 
 ApiResult<StateQueryResult> StateBlock::Query(const std::string& store,

@@ -3,6 +3,7 @@
 // the component and turns its failures into catalogue errors.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "blocks/errors.h"
+#include "common/worker_pool.h"
 #include "dapr/state/store.h"
 
 namespace dapr::blocks {
@@ -21,6 +23,7 @@ struct StateStoreEntry {
   std::shared_ptr<state::Store> store;
   state::Features features;
   std::string key_prefix;  // prepended to every key, e.g. "myapp||"
+  bool non_blocking = false;  // the store serves GetAsync/SetAsync on the event loop
 };
 
 struct StateItem {
@@ -47,9 +50,13 @@ struct StateQueryResult {
   std::string token;
 };
 
+template <class T>
+using ApiCallback = std::function<void(ApiResult<T>)>;
+
 class StateBlock {
  public:
-  StateBlock(std::string app_id, std::string app_namespace);
+  // pool runs blocking store calls for the *Async methods; without one they run inline.
+  StateBlock(std::string app_id, std::string app_namespace, WorkerPool* pool = nullptr);
 
   // Registers a store that has been initialised. Fails when its keyPrefix is invalid.
   Status AddStore(std::string name, std::shared_ptr<state::Store> store,
@@ -71,14 +78,24 @@ class StateBlock {
   ApiResult<StateQueryResult> Query(const std::string& store, const std::string& query_json,
                                     const state::Metadata& metadata) const;
 
+  // The hot calls without blocking the caller: on the store's event loop when it has one,
+  // else on the worker pool. done may run on another thread.
+  void GetAsync(const std::string& store, std::string key, state::Consistency consistency,
+                state::Metadata metadata, ApiCallback<state::GetResponse> done) const;
+  void SaveAsync(const std::string& store, std::vector<StateItem> items,
+                 ApiCallback<Done> done) const;
+
  private:
   ApiResult<std::shared_ptr<const StateStoreEntry>> Find(const std::string& store) const;
   std::optional<ApiError> CheckKey(const StateStoreEntry& entry, const std::string& key,
                                    std::string_view empty_error_code) const;
   std::string PrefixFor(const std::string& store, const ComponentMetadata& metadata) const;
 
+  void RunBlocking(std::function<void()> work) const;
+
   std::string app_id_;
   std::string app_namespace_;
+  WorkerPool* pool_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const StateStoreEntry>> stores_;
 };

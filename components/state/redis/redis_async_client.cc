@@ -1,0 +1,230 @@
+#include "components/state/redis/redis_async_client.h"
+
+#include <hiredis/async.h>
+#include <sys/ioctl.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+namespace dapr::state {
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+// Follows hiredis' wishes for one socket: waits for readability or writability while hiredis
+// wants it, and lets hiredis read or write when the socket is ready. hiredis owns the fd.
+struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
+  Watcher(asio::strand<asio::io_context::executor_type> strand, int fd, redisAsyncContext* c)
+      : descriptor(strand, fd), context(c) {}
+
+  void WaitRead() {
+    if (closed || read_waiting || !want_read) return;
+    read_waiting = true;
+    descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](boost::system::error_code ec) {
+                            self->read_waiting = false;
+                            if (ec || self->closed || !self->want_read) return;
+                            self->ReadAll();
+                            self->WaitRead();
+                          });
+  }
+
+  void WaitWrite() {
+    if (closed || write_waiting || !want_write) return;
+    write_waiting = true;
+    descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                          [self = shared_from_this()](boost::system::error_code ec) {
+                            self->write_waiting = false;
+                            if (ec || self->closed || !self->want_write) return;
+                            redisAsyncHandleWrite(self->context);  // may free the context
+                            self->WaitWrite();
+                          });
+  }
+
+  // hiredis reads at most 16 KiB per call, and Asio waits on edges: read until the socket
+  // is drained, or a large reply would wait for data that already arrived.
+  void ReadAll() {
+    do {
+      redisAsyncHandleRead(context);  // may free the context (then closed is set)
+    } while (!closed && want_read && BytesWaiting() > 0);
+  }
+
+  int BytesWaiting() {
+    int bytes = 0;
+    return ioctl(descriptor.native_handle(), FIONREAD, &bytes) == 0 ? bytes : 0;
+  }
+
+  // hiredis is freeing the context and will close the fd itself.
+  void Close() {
+    closed = true;
+    want_read = want_write = false;
+    descriptor.release();  // cancels the waits without closing the fd
+  }
+
+  static Watcher* Of(void* data) { return static_cast<Watcher*>(data); }
+  static void AddRead(void* data) { Of(data)->want_read = true, Of(data)->WaitRead(); }
+  static void DelRead(void* data) { Of(data)->want_read = false; }
+  static void AddWrite(void* data) { Of(data)->want_write = true, Of(data)->WaitWrite(); }
+  static void DelWrite(void* data) { Of(data)->want_write = false; }
+  static void Cleanup(void* data) { Of(data)->Close(); }
+
+  asio::posix::stream_descriptor descriptor;
+  redisAsyncContext* context;
+  bool want_read = false;
+  bool want_write = false;
+  bool read_waiting = false;
+  bool write_waiting = false;
+  bool closed = false;
+};
+
+struct RedisAsyncClient::Request {
+  RedisAsyncClient* client;
+  Callback done;
+};
+
+namespace {
+
+RedisAsyncClient* ClientOf(const redisAsyncContext* context) {
+  return static_cast<RedisAsyncClient*>(context->data);
+}
+
+}  // namespace
+
+RedisAsyncClient::RedisAsyncClient(asio::io_context& loop, RedisConnectOptions options)
+    : strand_(asio::make_strand(loop)), options_(std::move(options)), watchdog_(strand_) {}
+
+RedisAsyncClient::~RedisAsyncClient() { Close(); }
+
+void RedisAsyncClient::Command(RedisArgs args, Callback done) {
+  asio::dispatch(strand_, [self = shared_from_this(), args = std::move(args),
+                           done = std::move(done)]() mutable {
+    self->Send(std::move(args), std::move(done));
+  });
+}
+
+void RedisAsyncClient::Send(RedisArgs args, Callback done) {
+  if (!context_ && !Connect()) {
+    done(nullptr, Unavailable(failure_));
+    return;
+  }
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+  pointers.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const auto& arg : args) {
+    pointers.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* request = new Request{this, std::move(done)};
+  if (redisAsyncCommandArgv(context_, &RedisAsyncClient::OnReply, request,
+                            static_cast<int>(args.size()), pointers.data(),
+                            lengths.data()) != REDIS_OK) {
+    std::unique_ptr<Request> failed(request);
+    failed->done(nullptr, Unavailable("redis " + options_.Address() + ": connection is closing"));
+    return;
+  }
+  in_flight_.push_back(SteadyClock::now());
+  ArmWatchdog();
+}
+
+bool RedisAsyncClient::Connect() {
+  redisAsyncContext* context = redisAsyncConnect(options_.host.c_str(), options_.port);
+  if (!context || context->err) {
+    failure_ = "redis " + options_.Address() + " unreachable: " +
+               (context ? std::string(context->errstr) : std::string("out of memory"));
+    if (context) redisAsyncFree(context);
+    return false;
+  }
+  context->data = this;
+  watcher_ = std::make_shared<Watcher>(strand_, context->c.fd, context);
+  context->ev.data = watcher_.get();
+  context->ev.addRead = &Watcher::AddRead;
+  context->ev.delRead = &Watcher::DelRead;
+  context->ev.addWrite = &Watcher::AddWrite;
+  context->ev.delWrite = &Watcher::DelWrite;
+  context->ev.cleanup = &Watcher::Cleanup;
+  // A failed connect is reported here, then hiredis frees the context and fails what waits.
+  redisAsyncSetConnectCallback(context, [](const redisAsyncContext* c, int status) {
+    if (status != REDIS_OK) ClientOf(c)->OnDisconnected(c->errstr);
+  });
+  redisAsyncSetDisconnectCallback(context, [](const redisAsyncContext* c, int status) {
+    ClientOf(c)->OnDisconnected(status == REDIS_OK ? "connection closed" : c->errstr);
+  });
+  context_ = context;
+  // Pipelined ahead of the first command; a refusal surfaces as that command's error reply.
+  auto ignore = [](const redisReply*, const Status&) {};
+  if (!options_.password.empty()) {
+    RedisArgs auth{"AUTH"};
+    if (!options_.username.empty()) auth.push_back(options_.username);
+    auth.push_back(options_.password);
+    Send(std::move(auth), ignore);
+  }
+  if (options_.db != 0) Send({"SELECT", std::to_string(options_.db)}, ignore);
+  return context_ != nullptr;
+}
+
+// The watcher stays with us until the next Connect: hiredis still calls its cleanup hook
+// after this (it is freeing the context).
+void RedisAsyncClient::OnDisconnected(const std::string& why) {
+  failure_ = "redis " + options_.Address() + " unreachable: " + why;
+  context_ = nullptr;
+  in_flight_.clear();
+}
+
+void RedisAsyncClient::OnReply(redisAsyncContext* context, void* reply, void* privdata) {
+  std::unique_ptr<Request> request(static_cast<Request*>(privdata));
+  RedisAsyncClient* self = request->client;
+  if (!self->in_flight_.empty()) self->in_flight_.pop_front();
+  if (reply == nullptr) {
+    std::string why = context && context->err
+                          ? "redis " + self->options_.Address() + " unreachable: " + context->errstr
+                          : self->failure_;
+    if (why.empty()) why = "redis " + self->options_.Address() + " unreachable: connection lost";
+    request->done(nullptr, Unavailable(why));
+    return;
+  }
+  request->done(static_cast<const redisReply*>(reply), Status::Ok());
+}
+
+// One timer for the whole connection, armed while commands are in flight: no timer system
+// call per command, and a hung server fails its callers within about one read timeout.
+void RedisAsyncClient::ArmWatchdog() {
+  if (watchdog_armed_ || in_flight_.empty()) return;
+  watchdog_armed_ = true;
+  watchdog_.expires_at(in_flight_.front() + options_.read_timeout);
+  watchdog_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->watchdog_armed_ = false;
+    if (!ec) self->CheckTimeouts();
+  });
+}
+
+void RedisAsyncClient::CheckTimeouts() {
+  if (in_flight_.empty()) return;
+  if (SteadyClock::now() - in_flight_.front() < options_.read_timeout) {
+    ArmWatchdog();
+    return;
+  }
+  failure_ = "redis " + options_.Address() + ": i/o timeout after " +
+             std::to_string(options_.read_timeout.count()) + "ms";
+  redisAsyncContext* context = context_;
+  context_ = nullptr;
+  in_flight_.clear();
+  if (context) redisAsyncFree(context);  // fails every command in flight
+  watcher_.reset();
+}
+
+void RedisAsyncClient::Close() {
+  watchdog_.cancel();
+  if (context_) {
+    failure_ = "redis " + options_.Address() + ": client closed";
+    redisAsyncContext* context = context_;
+    context_ = nullptr;
+    redisAsyncFree(context);
+  }
+  watcher_.reset();
+  in_flight_.clear();
+}
+
+}  // namespace dapr::state
