@@ -125,6 +125,9 @@ void RedisAsyncClient::Send(RedisArgs args, Callback done) {
   }
   in_flight_.push_back(SteadyClock::now());
   ArmWatchdog();
+  // The socket is almost always writable: send now rather than a loop turn later. A write
+  // error frees the context and clears context_ (OnDisconnected) before this returns.
+  if (context_->c.flags & REDIS_CONNECTED) redisAsyncHandleWrite(context_);
 }
 
 bool RedisAsyncClient::Connect() {

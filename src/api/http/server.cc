@@ -4,6 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <limits>
+#include <mutex>
+#include <optional>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/write.hpp>
@@ -11,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -31,6 +35,7 @@ constexpr auto kIdleTimeout = std::chrono::seconds(60);
 // How long, and how much, an over-limit request may still send after its error answer.
 constexpr auto kDrainTime = std::chrono::milliseconds(500);
 constexpr size_t kDrainBytes = 64u << 20;
+constexpr auto kSweepInterval = std::chrono::seconds(1);
 
 bool IsHealthPath(std::string_view path) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -91,8 +96,13 @@ class HttpServer::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
+  void Sweep();
+
   std::atomic<size_t> in_flight_{0};
   std::atomic<bool> accepting_{true};
+  std::mutex sessions_mutex_;
+  std::vector<std::weak_ptr<Session>> sessions_;
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
 
   friend class Session;
 };
@@ -101,6 +111,23 @@ class HttpServer::Impl {
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Impl& server) : stream_(std::move(socket)), server_(server) {}
+
+  // Idle and slow connections are closed by the server's once-a-second sweep (Sweep), not
+  // by a timer per read: re-arming a timer costs two system calls per request.
+  void SetDeadline(std::optional<std::chrono::steady_clock::duration> after) {
+    deadline_.store(after ? (std::chrono::steady_clock::now() + *after).time_since_epoch().count()
+                          : kNoDeadline);
+  }
+
+  // Called by the sweep: closes the socket when its deadline has passed, which ends any
+  // pending read or write with an error.
+  void CloseIfExpired(std::chrono::steady_clock::time_point now) {
+    if (deadline_.load() > now.time_since_epoch().count()) return;
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+    });
+  }
 
   void Start() {
     // Synchronous writes (see Write) must never wait; asynchronous ones are unaffected.
@@ -114,7 +141,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_.options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes + 4096));
-    stream_.expires_after(kIdleTimeout);
+    SetDeadline(kIdleTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                self->OnHeader(ec);
@@ -165,7 +192,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       Close();
       return;
     }
-    stream_.expires_never();
+    SetDeadline(std::nullopt);  // no server-side limit while the request is being served
     auto message = parser_->release();
     keep_alive_ = message.keep_alive() && server_.accepting_.load();
     auto request = ToRequest(std::move(message));
@@ -247,7 +274,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     std::array<asio::const_buffer, 2> rest{
         asio::buffer(out->head.data() + head_sent, out->head.size() - head_sent),
         asio::buffer(out->body.data() + body_sent, out->body.size() - body_sent)};
-    stream_.expires_after(kIdleTimeout);
+    SetDeadline(kIdleTimeout);
     asio::async_write(stream_, rest, [self = shared_from_this(), out](beast::error_code ec, size_t) {
       self->AfterWrite(ec);
     });
@@ -271,7 +298,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void Drain(size_t budget) {
     if (budget == 0) return;
-    stream_.expires_after(kDrainTime);
+    SetDeadline(kDrainTime);
     stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this(), budget](
                                                         beast::error_code ec, size_t n) {
       if (!ec && n < budget) self->Drain(budget - n);
@@ -284,6 +311,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Impl& server_;
   bool keep_alive_ = true;
   bool drain_before_close_ = false;
+  static constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+  std::atomic<int64_t> deadline_{kNoDeadline};
   std::array<char, 16384> scratch_;
 };
 
@@ -310,6 +339,8 @@ Status HttpServer::Impl::Start() {
     acceptors_.push_back(acceptor);
     Accept(acceptor);
   }
+  sweep_timer_ = std::make_unique<asio::steady_timer>(io_);
+  Sweep();
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
     threads_.emplace_back([this] { io_.run(); });
   }
@@ -322,9 +353,31 @@ void HttpServer::Impl::Accept(std::shared_ptr<tcp::acceptor> acceptor) {
     if (!accepting_.load() || !acceptor->is_open()) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket), *this)->Start();
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      {
+        std::lock_guard lock(sessions_mutex_);
+        sessions_.push_back(session);
+      }
+      session->Start();
     }
     Accept(acceptor);
+  });
+}
+
+void HttpServer::Impl::Sweep() {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(sessions_mutex_);
+    std::erase_if(sessions_, [now](std::weak_ptr<Session>& weak) {
+      auto session = weak.lock();
+      if (!session) return true;
+      session->CloseIfExpired(now);
+      return false;
+    });
+  }
+  sweep_timer_->expires_after(kSweepInterval);
+  sweep_timer_->async_wait([this](beast::error_code ec) {
+    if (!ec) Sweep();
   });
 }
 
@@ -339,6 +392,7 @@ void HttpServer::Impl::StopAccepting() {
 }
 
 void HttpServer::Impl::Stop() {
+  if (sweep_timer_) asio::post(io_, [this] { sweep_timer_->cancel(); });
   StopAccepting();
   work_.reset();
   io_.stop();
