@@ -35,6 +35,14 @@ Status GrpcServer::Start() {
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   // gRPC's own SO_REUSEPORT would let a second daprd silently share our port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Keepalive as Dapr's server sets it: SDK clients may ping every 8 s even without calls
+  // (gRPC's default would answer such pings with GOAWAY); idle clients are pinged after
+  // 10 s (5 s to answer) and let go after 3 minutes without calls.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 8000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 180000);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (!server_) {
