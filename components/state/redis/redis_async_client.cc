@@ -18,27 +18,28 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
       : descriptor(strand, fd), context(c) {}
 
   void WaitRead() {
-    if (closed || read_waiting || !want_read) return;
-    read_waiting = true;
-    descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](boost::system::error_code ec) {
-                            self->read_waiting = false;
-                            if (ec || self->closed || !self->want_read) return;
-                            self->ReadAll();
-                            self->WaitRead();
-                          });
+    Wait(asio::posix::stream_descriptor::wait_read, want_read, read_waiting,
+         [](Watcher& w) { w.ReadAll(); });
   }
 
   void WaitWrite() {
-    if (closed || write_waiting || !want_write) return;
-    write_waiting = true;
-    descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
-                          [self = shared_from_this()](boost::system::error_code ec) {
-                            self->write_waiting = false;
-                            if (ec || self->closed || !self->want_write) return;
-                            redisAsyncHandleWrite(self->context);  // may free the context
-                            self->WaitWrite();
-                          });
+    Wait(asio::posix::stream_descriptor::wait_write, want_write, write_waiting,
+         [](Watcher& w) { redisAsyncHandleWrite(w.context); });  // may free the context
+  }
+
+  // While hiredis wants this direction, waits for the socket and hands it to hiredis.
+  template <class Handle>
+  void Wait(asio::posix::stream_descriptor::wait_type type, bool& wanted, bool& waiting,
+            Handle handle) {
+    if (closed || waiting || !wanted) return;
+    waiting = true;
+    descriptor.async_wait(type, [self = shared_from_this(), &wanted, &waiting, type,
+                                 handle](boost::system::error_code ec) {
+      waiting = false;
+      if (ec || self->closed || !wanted) return;
+      handle(*self);
+      self->Wait(type, wanted, waiting, handle);
+    });
   }
 
   // hiredis reads at most 16 KiB per call, and Asio waits on edges: read until the socket
