@@ -4,6 +4,9 @@
 #include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -171,6 +174,10 @@ int main(int argc, char** argv) {
   options.api_token = Env("DAPR_API_TOKEN");
   options.app_namespace = Env("NAMESPACE");
   options.home = Env("HOME");
+  if (options.home.empty()) {
+    // Services started without a login environment still have a home in the user database.
+    if (const passwd* user = getpwuid(getuid()); user && user->pw_dir) options.home = user->pw_dir;
+  }
 
   dapr::Status logging = dapr::runtime::SetupLogging(options.log_level, options.log_as_json, options.app_id);
   if (!logging.ok()) {
