@@ -91,7 +91,7 @@ Status Runtime::Start() {
   if (!status.ok()) return Status(status.code(), "HTTP API: " + status.message());
 
   parts_->grpc_service = std::make_unique<grpcapi::DaprService>(
-      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle},
+      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle}, parts_->pool,
       security::ApiToken(options_.api_token));
   grpcapi::GrpcServerOptions grpc_options{options_.listen_addresses, options_.grpc_port,
                                           static_cast<int>(options_.max_body_bytes)};

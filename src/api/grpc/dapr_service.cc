@@ -41,7 +41,7 @@ grpc::Status ToGrpcStatus(const blocks::ApiError& error) {
   return grpc::Status(code, error.message, status.SerializeAsString());
 }
 
-bool DaprService::Authorized(grpc::ServerContext* context) const {
+bool DaprService::Authorized(const grpc::ServerContextBase* context) const {
   if (!token_.enabled()) return true;
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("dapr-api-token");
@@ -81,29 +81,29 @@ void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataRespo
 
 }  // namespace
 
-grpc::Status DaprService::GetMetadata(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::GetMetadata(grpc::CallbackServerContext* context,
                                                    const rt::GetMetadataRequest*,
                                                    rt::GetMetadataResponse* response) {
-  return Unary(context, [this, response] {
+  return Unary(context, false, [this, response] {
     FillMetadata(blocks_.metadata.Snapshot(), response);
     return grpc::Status::OK;
   });
 }
 
-grpc::Status DaprService::SetMetadata(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::SetMetadata(grpc::CallbackServerContext* context,
                                                    const rt::SetMetadataRequest* request,
                                                    google::protobuf::Empty*) {
-  return Unary(context, [this, request] {
+  return Unary(context, false, [this, request] {
     blocks_.metadata.SetExtended(request->key(), request->value());
     return grpc::Status::OK;
   });
 }
 
-grpc::Status DaprService::Shutdown(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::Shutdown(grpc::CallbackServerContext* context,
                                                 const rt::ShutdownRequest*,
                                                 google::protobuf::Empty*) {
   // The shutdown only starts (on another thread), so the caller still gets its answer.
-  return Unary(context, [this] {
+  return Unary(context, false, [this] {
     blocks_.lifecycle.RequestShutdown();
     return grpc::Status::OK;
   });

@@ -1,13 +1,15 @@
 // The gRPC API (dapr.proto.runtime.v1.Dapr): each RPC converts its proto request, calls the
 // same building block the HTTP API calls, and converts the answer. Unimplemented RPCs fall
-// back to the generated UNIMPLEMENTED answer. It uses gRPC's synchronous server: measured,
-// its handler threads answer a unary call with fewer thread hand-offs than the callback API
-// plus a worker pool did.
+// back to the generated UNIMPLEMENTED answer. It uses gRPC's callback API: gRPC's threads
+// only frame, and blocking work queues on the worker pool. (gRPC's synchronous server was a
+// little faster per call, but refuses calls with RESOURCE_EXHAUSTED once its thread cap is
+// reached, which a burst of SDK calls hit.)
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include "blocks/errors.h"
+#include "common/worker_pool.h"
 #include "dapr/proto/runtime/v1/dapr.grpc.pb.h"
 #include "security/api_token.h"
 
@@ -30,59 +32,72 @@ struct Blocks {
 
 grpc::Status ToGrpcStatus(const blocks::ApiError& error);
 
-class DaprService final : public rt::Dapr::Service {
+class DaprService final : public rt::Dapr::CallbackService {
  public:
-  DaprService(Blocks blocks, security::ApiToken token)
-      : blocks_(blocks), token_(std::move(token)) {}
+  DaprService(Blocks blocks, WorkerPool& pool, security::ApiToken token)
+      : blocks_(blocks), pool_(pool), token_(std::move(token)) {}
 
   // State
-  grpc::Status GetState(grpc::ServerContext*, const rt::GetStateRequest*,
+  grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext*, const rt::GetStateRequest*,
                                      rt::GetStateResponse*) override;
-  grpc::Status GetBulkState(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* GetBulkState(grpc::CallbackServerContext*,
                                          const rt::GetBulkStateRequest*,
                                          rt::GetBulkStateResponse*) override;
-  grpc::Status SaveState(grpc::ServerContext*, const rt::SaveStateRequest*,
+  grpc::ServerUnaryReactor* SaveState(grpc::CallbackServerContext*, const rt::SaveStateRequest*,
                                       google::protobuf::Empty*) override;
-  grpc::Status QueryStateAlpha1(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* QueryStateAlpha1(grpc::CallbackServerContext*,
                                              const rt::QueryStateRequest*,
                                              rt::QueryStateResponse*) override;
-  grpc::Status DeleteState(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* DeleteState(grpc::CallbackServerContext*,
                                         const rt::DeleteStateRequest*,
                                         google::protobuf::Empty*) override;
-  grpc::Status DeleteBulkState(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* DeleteBulkState(grpc::CallbackServerContext*,
                                             const rt::DeleteBulkStateRequest*,
                                             google::protobuf::Empty*) override;
-  grpc::Status ExecuteStateTransaction(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* ExecuteStateTransaction(grpc::CallbackServerContext*,
                                                     const rt::ExecuteStateTransactionRequest*,
                                                     google::protobuf::Empty*) override;
 
   // Metadata and lifecycle
-  grpc::Status GetMetadata(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* GetMetadata(grpc::CallbackServerContext*,
                                         const rt::GetMetadataRequest*,
                                         rt::GetMetadataResponse*) override;
-  grpc::Status SetMetadata(grpc::ServerContext*,
+  grpc::ServerUnaryReactor* SetMetadata(grpc::CallbackServerContext*,
                                         const rt::SetMetadataRequest*,
                                         google::protobuf::Empty*) override;
-  grpc::Status Shutdown(grpc::ServerContext*, const rt::ShutdownRequest*,
+  grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext*, const rt::ShutdownRequest*,
                                      google::protobuf::Empty*) override;
 
  private:
-  // Checks the API token, then runs the work on this thread: a thread of gRPC's synchronous
-  // server pool, which exists to run handlers that may block (bounded in GrpcServer).
+  // Checks the API token, then runs work (which returns the grpc::Status) on the worker
+  // pool when it may block, else inline. gRPC's own threads never block, and a burst of
+  // calls queues on the pool instead of being refused for want of threads.
   template <class Work>
-  grpc::Status Unary(grpc::ServerContext* context, Work work);
-  bool Authorized(grpc::ServerContext* context) const;
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, bool may_block,
+                                  Work work);
+  bool Authorized(const grpc::ServerContextBase* context) const;
 
   Blocks blocks_;
+  WorkerPool& pool_;
   security::ApiToken token_;
 };
 
+inline grpc::Status Unauthenticated() {
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authentication error: api token mismatch");
+}
+
 template <class Work>
-grpc::Status DaprService::Unary(grpc::ServerContext* context, Work work) {
+grpc::ServerUnaryReactor* DaprService::Unary(grpc::CallbackServerContext* context, bool may_block,
+                                             Work work) {
+  auto* reactor = context->DefaultReactor();
   if (!Authorized(context)) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authentication error: api token mismatch");
+    reactor->Finish(Unauthenticated());
+  } else if (!may_block) {
+    reactor->Finish(work());
+  } else {
+    pool_.Post([reactor, work = std::move(work)]() mutable { reactor->Finish(work()); });
   }
-  return work();
+  return reactor;
 }
 
 }  // namespace dapr::grpcapi

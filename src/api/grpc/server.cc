@@ -4,8 +4,6 @@
 
 namespace dapr::grpcapi {
 
-constexpr int kMaxHandlerThreads = 32;
-
 GrpcServer::GrpcServer(GrpcServerOptions options, std::vector<grpc::Service*> services)
     : options_(std::move(options)), services_(std::move(services)) {}
 
@@ -25,14 +23,6 @@ Status GrpcServer::Start() {
     builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &bound[i]);
   }
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
-  // Handlers may block on a backend: bound the threads gRPC may start for them.
-  grpc::ResourceQuota quota("dapr-grpc-api");
-  quota.SetMaxThreads(kMaxHandlerThreads);
-  builder.SetResourceQuota(quota);
-  // Enough idle pollers that a burst does not make gRPC start and retire threads per call.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 8);
-  builder.SetMaxSendMessageSize(options_.max_message_bytes);
   // gRPC's own SO_REUSEPORT would let a second daprd silently share our port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Keepalive as Dapr's server sets it: SDK clients may ping every 8 s even without calls

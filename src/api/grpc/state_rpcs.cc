@@ -59,10 +59,10 @@ grpc::Status Finish(const blocks::ApiResult<T>& result) {
 
 }  // namespace
 
-grpc::Status DaprService::GetState(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::GetState(grpc::CallbackServerContext* context,
                                                 const rt::GetStateRequest* request,
                                                 rt::GetStateResponse* response) {
-  return Unary(context, [this, request, response] {
+  return Unary(context, true, [this, request, response] {
     auto result = blocks_.state.Get(request->store_name(), request->key(),
                                     ToConsistency(request->consistency()),
                                     ToMetadata(request->metadata()));
@@ -76,10 +76,10 @@ grpc::Status DaprService::GetState(grpc::ServerContext* context,
   });
 }
 
-grpc::Status DaprService::GetBulkState(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::GetBulkState(grpc::CallbackServerContext* context,
                                                     const rt::GetBulkStateRequest* request,
                                                     rt::GetBulkStateResponse* response) {
-  return Unary(context, [this, request, response] {
+  return Unary(context, true, [this, request, response] {
     std::vector<std::string> keys(request->keys().begin(), request->keys().end());
     auto result = blocks_.state.BulkGet(request->store_name(), keys, ToMetadata(request->metadata()));
     if (!result.ok()) return ToGrpcStatus(result.error());
@@ -97,18 +97,18 @@ grpc::Status DaprService::GetBulkState(grpc::ServerContext* context,
   });
 }
 
-grpc::Status DaprService::SaveState(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::SaveState(grpc::CallbackServerContext* context,
                                                  const rt::SaveStateRequest* request,
                                                  google::protobuf::Empty*) {
-  return Unary(context, [this, request] {
+  return Unary(context, true, [this, request] {
     return Finish(blocks_.state.Save(request->store_name(), ToItems(request->states())));
   });
 }
 
-grpc::Status DaprService::DeleteState(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::DeleteState(grpc::CallbackServerContext* context,
                                                    const rt::DeleteStateRequest* request,
                                                    google::protobuf::Empty*) {
-  return Unary(context, [this, request] {
+  return Unary(context, true, [this, request] {
     StateItem item;
     item.key = request->key();
     if (request->has_etag()) item.etag = request->etag().value();
@@ -118,19 +118,19 @@ grpc::Status DaprService::DeleteState(grpc::ServerContext* context,
   });
 }
 
-grpc::Status DaprService::DeleteBulkState(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::DeleteBulkState(grpc::CallbackServerContext* context,
                                                        const rt::DeleteBulkStateRequest* request,
                                                        google::protobuf::Empty*) {
-  return Unary(context, [this, request] {
+  return Unary(context, true, [this, request] {
     if (request->states().empty()) return grpc::Status::OK;
     return Finish(blocks_.state.BulkDelete(request->store_name(), ToItems(request->states())));
   });
 }
 
-grpc::Status DaprService::ExecuteStateTransaction(
-    grpc::ServerContext* context, const rt::ExecuteStateTransactionRequest* request,
+grpc::ServerUnaryReactor* DaprService::ExecuteStateTransaction(
+    grpc::CallbackServerContext* context, const rt::ExecuteStateTransactionRequest* request,
     google::protobuf::Empty*) {
-  return Unary(context, [this, request] {
+  return Unary(context, true, [this, request] {
     std::vector<blocks::StateTransactionOp> operations;
     operations.reserve(request->operations_size());
     for (const auto& op : request->operations()) {
@@ -141,10 +141,10 @@ grpc::Status DaprService::ExecuteStateTransaction(
   });
 }
 
-grpc::Status DaprService::QueryStateAlpha1(grpc::ServerContext* context,
+grpc::ServerUnaryReactor* DaprService::QueryStateAlpha1(grpc::CallbackServerContext* context,
                                                         const rt::QueryStateRequest* request,
                                                         rt::QueryStateResponse* response) {
-  return Unary(context, [this, request, response] {
+  return Unary(context, true, [this, request, response] {
     auto result = blocks_.state.Query(request->store_name(), request->query(),
                                       ToMetadata(request->metadata()));
     if (!result.ok()) return ToGrpcStatus(result.error());
