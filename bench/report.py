@@ -84,12 +84,38 @@ w(f"- Closed loop, one request in flight, {int(env['REQUESTS'])} timed requests 
 w("")
 
 # ---- targets -----------------------------------------------------------------------------
+# Who sends the requests. The target is the sidecar's cost, so the verdict counts the lean
+# clients (raw HTTP/1.1, nghttp2 for gRPC); gRPC's C++ library client is shown beside them,
+# labelled, but its own tens of µs of CPU per call are not the sidecar's.
+LIBRARY = "gRPC C++ library client"
+LEAN_GRPC = "lean HTTP/2 client (nghttp2)"
+
+
+def client_of(scenario):
+    if scenario.startswith("redis-"):
+        return "hiredis, direct to Redis"
+    if scenario.startswith("http-"):
+        return "raw HTTP/1.1 socket client"
+    if scenario.startswith("grpc-h2-"):
+        return LEAN_GRPC
+    if scenario.startswith("grpc-"):
+        return LIBRARY
+    return "?"
+
+
+def counted(scenario):
+    return client_of(scenario) != LIBRARY
+
+
 pairs = [  # daprd scenario, comparable direct script read/write, plain command
     ("http-get", "redis-evalsha-get", "redis-get"),
+    ("grpc-h2-get", "redis-evalsha-get", "redis-get"),
     ("grpc-get", "redis-evalsha-get", "redis-get"),
     ("http-save", "redis-evalsha-set", "redis-set"),
+    ("grpc-h2-save", "redis-evalsha-set", "redis-set"),
     ("grpc-save", "redis-evalsha-set", "redis-set"),
 ]
+pairs = [p for p in pairs if all(sc in scenario_names for sc in p)]  # older runs lack some
 FIELDS = ("p50_us", "p90_us", "p99_us", "mean_us")
 added = {m: {d: {p: med(d, p, m) - med(s, p, m) for p in FIELDS} for d, s, _ in pairs} for m in MODES}
 added_plain = {m: {d: {p: med(d, p, m) - med(c, p, m) for p in FIELDS} for d, _, c in pairs}
@@ -109,14 +135,24 @@ w("")
 w("| target | measured | verdict |")
 w("| --- | --- | --- |")
 for m in MODES:
-    worst_added = max(a["p50_us"] for a in added[m].values())
-    w(f"| added p50 over direct Redis ≤ 50 µs, {m} | " +
-      ", ".join(f"{d} +{a['p50_us']:.0f} µs" for d, a in added[m].items()) +
-      f" (over the same Lua script run directly) | {verdict(worst_added <= 50)} |")
+    by_client = {}
+    for d, a in added[m].items():
+        by_client.setdefault(client_of(d), []).append(f"{d} {a['p50_us']:+.0f} µs")
+    text = "; ".join(f"{client}: {', '.join(figures)}" for client, figures in by_client.items()
+                     if client != LIBRARY)
+    text += " (over the same Lua script run directly)"
+    if LIBRARY in by_client:
+        text += f"; for reference, not counted, {LIBRARY}: {', '.join(by_client[LIBRARY])}"
+    worst_added = max(a["p50_us"] for d, a in added[m].items() if counted(d))
+    w(f"| added p50 over direct Redis ≤ 50 µs, {m} | {text} | {verdict(worst_added <= 50)} |")
 w(f"| idle RSS ≤ 8 MB | {idle_mb:.1f} MB after {float(env['IDLE_ELAPSED']):.0f} s idle "
   f"(embedded SQLite default) | {verdict(idle_mb <= 8)} |")
 w(f"| start to ready ≤ 20 ms | median {statistics.median(cold):.1f} ms cold, "
   f"{statistics.median(warm):.1f} ms warm | {verdict(statistics.median(cold) <= 20)} |")
+w("")
+w("The gRPC verdict counts the lean HTTP/2 client (nghttp2) rows, as the HTTP verdict counts a "
+  "raw socket client: the target is what the sidecar adds, not what a client library costs. "
+  "The gRPC C++ library client's figures are listed beside them for reference.")
 w("")
 w("For comparison, Dapr's own sidecar (Go `daprd`), as published by the Dapr project: about "
   "0.55 ms p50 for a state GET against an in-memory store, and about 50 MB RSS under load.")
@@ -126,8 +162,12 @@ w("| --- | --- | --- | --- |")
 w(f"| state GET p50, end to end (HTTP) | ~550 µs (in-memory store) | {med('http-get', 'p50_us'):.0f} µs "
   f"(Redis, itself {med('redis-evalsha-get', 'p50_us'):.0f} µs) | "
   f"{verdict(med('http-get', 'p50_us') < 550)} (below the reference) |")
-w(f"| state GET p50, end to end (gRPC) | ~550 µs (in-memory store) | {med('grpc-get', 'p50_us'):.0f} µs "
-  f"| {verdict(med('grpc-get', 'p50_us') < 550)} (below the reference) |")
+grpc_get = "grpc-h2-get" if "grpc-h2-get" in scenario_names else "grpc-get"
+library_get = (f"; {med('grpc-get', 'p50_us'):.0f} µs with the {LIBRARY} (grpc-get), for reference"
+               if grpc_get != "grpc-get" and "grpc-get" in scenario_names else "")
+w(f"| state GET p50, end to end (gRPC) | ~550 µs (in-memory store) | "
+  f"{med(grpc_get, 'p50_us'):.0f} µs ({grpc_get}, {client_of(grpc_get)}){library_get} "
+  f"| {verdict(med(grpc_get, 'p50_us') < 550)} (below the reference) |")
 w(f"| RSS under load | ~50 MB | {hwm_load_mb:.1f} MB (VmHWM after all scenarios and the "
   f"{env['LOAD_CONNECTIONS']}-connection load) | {verdict(hwm_load_mb < 50)} (below the reference) |")
 w("")
@@ -136,13 +176,13 @@ w("")
 for m, title in MODES.items():
     w(f"## Latency, closed loop (µs): {m}, {title}")
     w("")
-    w("| scenario | p50 | p90 | p99 | p99.9 | mean | req/s | p50 spread over runs | "
+    w("| scenario | client | p50 | p90 | p99 | p99.9 | mean | req/s | p50 spread over runs | "
       "CPU-s per 10k req: daprd | Redis | client | daprd context switches per req |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for sc in scenario_names:
         sidecar = med(sc, "sidecar_cpu_s_per_10k", m) if sc[:5] in ("http-", "grpc-") else None
         switches = med(sc, "sidecar_ctxsw_per_req", m)
-        w(f"| {sc} | {us(med(sc, 'p50_us', m))} | {us(med(sc, 'p90_us', m))} | "
+        w(f"| {sc} | {client_of(sc)} | {us(med(sc, 'p50_us', m))} | {us(med(sc, 'p90_us', m))} | "
           f"{us(med(sc, 'p99_us', m))} | {us(med(sc, 'p999_us', m))} | {us(med(sc, 'mean_us', m))} | "
           f"{med(sc, 'throughput_rps', m):.0f} | {spread(sc, m)} | "
           f"{'–' if sidecar is None else f'{sidecar:.2f}'} | {med(sc, 'redis_cpu_s_per_10k', m):.2f} | "
@@ -167,19 +207,34 @@ w("`redis-get` is `HGET key data`, `redis-set` is `HSET key data V version 1`; "
   "switches are summed over daprd's threads from `/proc/PID/task/*/status` (a thread that "
   "exits during the run takes its count with it).")
 w("")
+w("Two gRPC clients call the same daprd: `grpc-get`/`grpc-save` use the gRPC C++ library "
+  "(generated sync stub, one channel), whose own CPU per call is several times that of the "
+  "raw HTTP client; `grpc-h2-get`/`grpc-h2-save` use a lean HTTP/2 client (nghttp2, one "
+  "blocking socket, one stream per call, requests serialized once), like the raw socket "
+  "client of `http-get`/`http-save`. The difference between the two is the client "
+  "library's cost, not the sidecar's: compare the client CPU columns.")
+w("")
 w("## Added latency: daprd minus direct Redis (µs)")
 w("")
-w("| placement | daprd scenario | baseline | p50 | p90 | p99 | mean |")
-w("| --- | --- | --- | --- | --- | --- | --- |")
+w("| placement | daprd scenario | client | baseline | p50 | p90 | p99 | mean | p50 ≤ 50 µs target |")
+w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for m in MODES:
     for d, s, c in pairs:
         for base, table in ((s, added), (c, added_plain)):
             a = table[m][d]
-            w(f"| {m} | {d} | {base} | {a['p50_us']:+.1f} | {a['p90_us']:+.1f} | {a['p99_us']:+.1f} | "
-              f"{a['mean_us']:+.1f} |")
+            if base != s:
+                target = "– (plain-command baseline)"
+            elif not counted(d):
+                target = "not counted: library client, for reference"
+            else:
+                target = "met" if a["p50_us"] <= 50 else "not met"
+            w(f"| {m} | {d} | {client_of(d)} | {base} | {a['p50_us']:+.1f} | {a['p90_us']:+.1f} | "
+              f"{a['p99_us']:+.1f} | {a['mean_us']:+.1f} | {target} |")
 w("")
 w("The script baseline is the fair one (daprd sends exactly that); the plain-command "
-  "baseline adds the cost of Dapr's hash-plus-script layout on top.")
+  "baseline adds the cost of Dapr's hash-plus-script layout on top. The target counts the "
+  "lean clients (raw HTTP/1.1, nghttp2 for gRPC); the gRPC C++ library client's rows include "
+  "that library's own cost and are listed for reference.")
 w("")
 
 # ---- concurrent load ---------------------------------------------------------------------

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The state benchmark in one command: builds, starts its own Redis and daprd on 127.0.0.1
-# (free ports), times state GET/save straight to Redis and through daprd (HTTP, gRPC),
+# (free ports), times state GET/save straight to Redis and through daprd (HTTP; gRPC with
+# gRPC's C++ library client and with a lean nghttp2 client),
 # measures start-to-ready, idle memory and binary size, and writes bench/RESULTS.md.
 # Everything it starts is stopped on exit, failure included.
 #
-# usage: bench/run.sh            (about 3 minutes on 2 cores)
-# knobs: REQUESTS=20000 WARMUP=2000 RUNS=3 VALUE_BYTES=1024 STARTS=10 IDLE_SECONDS=30
+# usage: bench/run.sh            (about 5 minutes on 2 cores)
+# knobs: REQUESTS=20000 WARMUP=2000 RUNS=5 VALUE_BYTES=1024 STARTS=10 IDLE_SECONDS=30
 #        LOAD_SECONDS=5 LOAD_CONNECTIONS=16 SKIP_BUILD=1 RESULTS=bench/RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ ROOT=$PWD
 COMMAND="bench/run.sh${*:+ $*}"
 REQUESTS=${REQUESTS:-20000}
 WARMUP=${WARMUP:-2000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 VALUE_BYTES=${VALUE_BYTES:-1024}
 STARTS=${STARTS:-10}
 IDLE_SECONDS=${IDLE_SECONDS:-30}
@@ -115,7 +116,9 @@ wait_healthy "$HTTP_PORT" "$DAPRD_PID"
 log "daprd (state.redis) on http $HTTP_PORT, grpc $GRPC_PORT; RSS $(status_kb "$DAPRD_PID" VmRSS) kB"
 RSS_REDIS_READY=$(status_kb "$DAPRD_PID" VmRSS)
 
-SCENARIOS=(redis-get redis-evalsha-get redis-set redis-evalsha-set http-get http-save grpc-get grpc-save)
+# grpc-*: gRPC's C++ library client; grpc-h2-*: the lean nghttp2 client (see README.md).
+SCENARIOS=(redis-get redis-evalsha-get redis-set redis-evalsha-set http-get http-save grpc-get grpc-save
+           grpc-h2-get grpc-h2-save)
 # Two placements. "spread": the scheduler's choice, as deployed; every hop between threads
 # may wake another CPU, which on a VM costs tens of µs. "pinned": client, Redis and daprd
 # (all threads) on one CPU, so no cross-CPU wake-up: what remains is the software's cost.

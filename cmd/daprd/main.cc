@@ -1,7 +1,6 @@
 // daprd: flags and environment as Dapr's daprd reads them, then the runtime.
 // CLI11 is only included here: it is costly to compile.
 #include <CLI/CLI.hpp>
-#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include <pwd.h>
@@ -107,9 +106,6 @@ void WatchSignals(dapr::runtime::Runtime& runtime) {
 int main(int argc, char** argv) {
   // A peer that closes a socket must give an error on that call, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
-  // gRPC locks Abseil mutexes on every call; Debian's Abseil checks each lock for deadlock
-  // cycles, a debugging aid that showed up in the gRPC API's profile.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options options;
   CLI::App app{"daprd: the dapr-cpp sidecar"};
   app.allow_extras();

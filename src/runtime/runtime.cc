@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <thread>
@@ -26,6 +27,18 @@ struct Runtime::Parts {
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
         lifecycle(o.app_id) {}
 
+  // The loop stops (and its thread is joined) before the servers on it are destroyed.
+  ~Parts() { StopLoop(); }
+
+  void StartLoop() {
+    loop_thread = std::thread([this] { loop.run(); });
+  }
+  void StopLoop() {
+    loop_work.reset();
+    loop.stop();
+    if (loop_thread.joinable()) loop_thread.join();
+  }
+
   static blocks::AppConnection AppConnectionOf(const Options& o) {
     blocks::AppConnection app;
     app.port = o.app_port;
@@ -44,6 +57,10 @@ struct Runtime::Parts {
   // The event loop of the HTTP server and of components with non-blocking clients. First
   // member: it must outlive everything that holds a handle on it.
   boost::asio::io_context loop;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> loop_work{
+      loop.get_executor()};
+  // One thread runs the loop: every server and client on it is non-blocking.
+  std::thread loop_thread;
   WorkerPool pool;
   blocks::StateBlock state;
   blocks::MetadataBlock metadata;
@@ -94,11 +111,12 @@ Status Runtime::Start() {
       grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle}, parts_->pool,
       security::ApiToken(options_.api_token));
   grpcapi::GrpcServerOptions grpc_options{options_.listen_addresses, options_.grpc_port,
-                                          static_cast<int>(options_.max_body_bytes)};
-  parts_->grpc = std::make_unique<grpcapi::GrpcServer>(
-      grpc_options, std::vector<grpc::Service*>{parts_->grpc_service.get()});
+                                          options_.max_body_bytes};
+  parts_->grpc = std::make_unique<grpcapi::GrpcServer>(parts_->loop, grpc_options);
+  parts_->grpc_service->RegisterOn(*parts_->grpc);
   status = parts_->grpc->Start();
   if (!status.ok()) return Status(status.code(), "gRPC API: " + status.message());
+  parts_->StartLoop();
   spdlog::info("HTTP API listening on port {}, gRPC API on port {}", options_.http_port,
                options_.grpc_port);
   return Status::Ok();
@@ -157,14 +175,18 @@ void Runtime::Drain() {
   auto grace = std::chrono::seconds(options_.graceful_shutdown_seconds);
   auto deadline = std::chrono::steady_clock::now() + grace;
   if (parts_->http) parts_->http->StopAccepting();
-  while (parts_->http && parts_->http->InFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+  if (parts_->grpc) parts_->grpc->StopAccepting();
+  auto in_flight = [this] {
+    return (parts_->http ? parts_->http->InFlight() : 0) + (parts_->grpc ? parts_->grpc->InFlight() : 0);
+  };
+  while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (parts_->grpc) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    parts_->grpc->Shutdown(std::max(left, std::chrono::milliseconds(0)));
-  }
+  if (parts_->grpc) parts_->grpc->Stop();
   if (parts_->http) parts_->http->Stop();
+  // Let the goodbyes (GOAWAY) go out before the loop stops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  parts_->StopLoop();
   parts_->pool.Stop();
   parts_->state.CloseAll();
 }

@@ -14,22 +14,23 @@ using SteadyClock = std::chrono::steady_clock;
 // Follows hiredis' wishes for one socket: waits for readability or writability while hiredis
 // wants it, and lets hiredis read or write when the socket is ready. hiredis owns the fd.
 struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
-  Watcher(asio::strand<asio::io_context::executor_type> strand, int fd, redisAsyncContext* c)
-      : descriptor(strand, fd), context(c) {}
+  using Descriptor = asio::posix::basic_stream_descriptor<Strand>;
+
+  Watcher(Strand strand, int fd, redisAsyncContext* c) : descriptor(strand, fd), context(c) {}
 
   void WaitRead() {
-    Wait(asio::posix::stream_descriptor::wait_read, want_read, read_waiting,
+    Wait(asio::posix::descriptor_base::wait_read, want_read, read_waiting,
          [](Watcher& w) { w.ReadAll(); });
   }
 
   void WaitWrite() {
-    Wait(asio::posix::stream_descriptor::wait_write, want_write, write_waiting,
+    Wait(asio::posix::descriptor_base::wait_write, want_write, write_waiting,
          [](Watcher& w) { redisAsyncHandleWrite(w.context); });  // may free the context
   }
 
   // While hiredis wants this direction, waits for the socket and hands it to hiredis.
   template <class Handle>
-  void Wait(asio::posix::stream_descriptor::wait_type type, bool& wanted, bool& waiting,
+  void Wait(asio::posix::descriptor_base::wait_type type, bool& wanted, bool& waiting,
             Handle handle) {
     if (closed || waiting || !wanted) return;
     waiting = true;
@@ -65,17 +66,23 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
   static Watcher* Of(void* data) { return static_cast<Watcher*>(data); }
   static void AddRead(void* data) { Of(data)->want_read = true, Of(data)->WaitRead(); }
   static void DelRead(void* data) { Of(data)->want_read = false; }
-  static void AddWrite(void* data) { Of(data)->want_write = true, Of(data)->WaitWrite(); }
+  // While Send writes at once, a wait for writability is only started if that write
+  // leaves something behind: each wait costs an epoll_ctl system call.
+  static void AddWrite(void* data) {
+    Of(data)->want_write = true;
+    if (!Of(data)->sending) Of(data)->WaitWrite();
+  }
   static void DelWrite(void* data) { Of(data)->want_write = false; }
   static void Cleanup(void* data) { Of(data)->Close(); }
 
-  asio::posix::stream_descriptor descriptor;
+  Descriptor descriptor;
   redisAsyncContext* context;
   bool want_read = false;
   bool want_write = false;
   bool read_waiting = false;
   bool write_waiting = false;
   bool closed = false;
+  bool sending = false;  // Send is queueing a command and will write it itself
 };
 
 struct RedisAsyncClient::Request {
@@ -117,9 +124,13 @@ void RedisAsyncClient::Send(RedisArgs args, Callback done) {
     lengths.push_back(arg.size());
   }
   auto* request = new Request{this, std::move(done)};
-  if (redisAsyncCommandArgv(context_, &RedisAsyncClient::OnReply, request,
-                            static_cast<int>(args.size()), pointers.data(),
-                            lengths.data()) != REDIS_OK) {
+  std::shared_ptr<Watcher> watcher = watcher_;
+  watcher->sending = true;
+  int queued = redisAsyncCommandArgv(context_, &RedisAsyncClient::OnReply, request,
+                                     static_cast<int>(args.size()), pointers.data(),
+                                     lengths.data());
+  if (queued != REDIS_OK) {
+    watcher->sending = false;
     std::unique_ptr<Request> failed(request);
     failed->done(nullptr, Unavailable("redis " + options_.Address() + ": connection is closing"));
     return;
@@ -129,6 +140,8 @@ void RedisAsyncClient::Send(RedisArgs args, Callback done) {
   // The socket is almost always writable: send now rather than a loop turn later. A write
   // error frees the context and clears context_ (OnDisconnected) before this returns.
   if (context_->c.flags & REDIS_CONNECTED) redisAsyncHandleWrite(context_);
+  watcher->sending = false;
+  if (watcher->want_write) watcher->WaitWrite();  // still connecting, or a partial write
 }
 
 bool RedisAsyncClient::Connect() {

@@ -47,13 +47,18 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   void CheckTimeouts();
   static void OnReply(redisAsyncContext* context, void* reply, void* privdata);
 
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  // Concrete executor types throughout: a type-erased executor allocates on each wait.
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using Timer = boost::asio::basic_waitable_timer<
+      std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
+
+  Strand strand_;
   RedisConnectOptions options_;
   redisAsyncContext* context_ = nullptr;
   std::shared_ptr<Watcher> watcher_;
   // Send times of the commands in flight, oldest first (replies come back in order).
   std::deque<std::chrono::steady_clock::time_point> in_flight_;
-  boost::asio::steady_timer watchdog_;
+  Timer watchdog_;
   bool watchdog_armed_ = false;
   std::string failure_;  // why the last connection ended, for the commands it fails
 };

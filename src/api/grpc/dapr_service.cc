@@ -1,20 +1,23 @@
 #include "api/grpc/dapr_service.h"
 
+#include "api/grpc/unary.h"
 #include "blocks/lifecycle/lifecycle_block.h"
 #include "blocks/metadata/metadata_block.h"
+#include "dapr/proto/runtime/v1/dapr.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace dapr::grpcapi {
 
-// Rich errors travel as a google.rpc.Status in grpc-status-details-bin, as Dapr sends them.
-grpc::Status ToGrpcStatus(const blocks::ApiError& error) {
-  auto code = static_cast<grpc::StatusCode>(error.grpc_code);
+namespace rt = ::dapr::proto::runtime::v1;
+
+GrpcStatus ToGrpcStatus(const blocks::ApiError& error) {
+  GrpcStatus out{error.grpc_code, error.message, {}};
   if (error.reason.empty() && error.resources.empty() && error.field_violations.empty()) {
-    return grpc::Status(code, error.message);
+    return out;
   }
   google::rpc::Status status;
-  status.set_code(static_cast<int>(code));
+  status.set_code(static_cast<int>(error.grpc_code));
   status.set_message(error.message);
   if (!error.reason.empty()) {
     google::rpc::ErrorInfo info;
@@ -32,39 +35,41 @@ grpc::Status ToGrpcStatus(const blocks::ApiError& error) {
   if (!error.field_violations.empty()) {
     google::rpc::BadRequest bad;
     for (const auto& v : error.field_violations) {
-      auto* out = bad.add_field_violations();
-      out->set_field(v.field);
-      out->set_description(v.description);
+      auto* violation = bad.add_field_violations();
+      violation->set_field(v.field);
+      violation->set_description(v.description);
     }
     status.add_details()->PackFrom(bad);
   }
-  return grpc::Status(code, error.message, status.SerializeAsString());
+  out.details = status.SerializeAsString();
+  return out;
 }
 
-bool DaprService::Authorized(const grpc::ServerContextBase* context) const {
-  if (!token_.enabled()) return true;
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("dapr-api-token");
-  if (it == metadata.end()) return false;
-  return token_.Matches(std::string_view(it->second.data(), it->second.size()));
+std::string DaprMethod(std::string_view name) {
+  return "/dapr.proto.runtime.v1.Dapr/" + std::string(name);
+}
+
+void DaprService::RegisterOn(GrpcServer& server) const {
+  AddStateRpcs(server);
+  AddMetadataRpcs(server);
 }
 
 namespace {
 
-void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataResponse* response) {
-  response->set_id(snapshot.id);
-  response->set_runtime_version(snapshot.runtime_version);
-  for (const auto& feature : snapshot.enabled_features) response->add_enabled_features(feature);
+void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataResponse& response) {
+  response.set_id(snapshot.id);
+  response.set_runtime_version(snapshot.runtime_version);
+  for (const auto& feature : snapshot.enabled_features) response.add_enabled_features(feature);
   for (const auto& c : snapshot.components) {
-    auto* out = response->add_registered_components();
+    auto* out = response.add_registered_components();
     out->set_name(c.name);
     out->set_type(c.type);
     out->set_version(c.version);
     for (const auto& cap : c.capabilities) out->add_capabilities(cap);
   }
-  response->mutable_extended_metadata()->insert(snapshot.extended.begin(), snapshot.extended.end());
+  response.mutable_extended_metadata()->insert(snapshot.extended.begin(), snapshot.extended.end());
   const auto& app = snapshot.app_connection;
-  auto* props = response->mutable_app_connection_properties();
+  auto* props = response.mutable_app_connection_properties();
   props->set_port(app.port);
   props->set_protocol(app.protocol);
   props->set_channel_address(app.channel_address);
@@ -76,37 +81,33 @@ void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataRespo
     health->set_health_probe_timeout(app.health->probe_timeout);
     health->set_health_threshold(app.health->threshold);
   }
-  response->mutable_actor_runtime()->set_runtime_status(rt::ActorRuntime::DISABLED);
+  response.mutable_actor_runtime()->set_runtime_status(rt::ActorRuntime::DISABLED);
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* DaprService::GetMetadata(grpc::CallbackServerContext* context,
-                                                   const rt::GetMetadataRequest*,
-                                                   rt::GetMetadataResponse* response) {
-  return Unary(context, false, [this, response] {
-    FillMetadata(blocks_.metadata.Snapshot(), response);
-    return grpc::Status::OK;
-  });
-}
-
-grpc::ServerUnaryReactor* DaprService::SetMetadata(grpc::CallbackServerContext* context,
-                                                   const rt::SetMetadataRequest* request,
-                                                   google::protobuf::Empty*) {
-  return Unary(context, false, [this, request] {
-    blocks_.metadata.SetExtended(request->key(), request->value());
-    return grpc::Status::OK;
-  });
-}
-
-grpc::ServerUnaryReactor* DaprService::Shutdown(grpc::CallbackServerContext* context,
-                                                const rt::ShutdownRequest*,
-                                                google::protobuf::Empty*) {
+void DaprService::AddMetadataRpcs(GrpcServer& server) const {
+  auto& metadata = blocks_.metadata;
+  auto& lifecycle = blocks_.lifecycle;
+  AddUnary<rt::GetMetadataRequest, rt::GetMetadataResponse>(
+      server, DaprMethod("GetMetadata"), token_, pool_, Blocking::kNo,
+      [&metadata](const rt::GetMetadataRequest&, rt::GetMetadataResponse& response) {
+        FillMetadata(metadata.Snapshot(), response);
+        return GrpcStatus::Ok();
+      });
+  AddUnary<rt::SetMetadataRequest, google::protobuf::Empty>(
+      server, DaprMethod("SetMetadata"), token_, pool_, Blocking::kNo,
+      [&metadata](const rt::SetMetadataRequest& request, google::protobuf::Empty&) {
+        metadata.SetExtended(request.key(), request.value());
+        return GrpcStatus::Ok();
+      });
   // The shutdown only starts (on another thread), so the caller still gets its answer.
-  return Unary(context, false, [this] {
-    blocks_.lifecycle.RequestShutdown();
-    return grpc::Status::OK;
-  });
+  AddUnary<rt::ShutdownRequest, google::protobuf::Empty>(
+      server, DaprMethod("Shutdown"), token_, pool_, Blocking::kNo,
+      [&lifecycle](const rt::ShutdownRequest&, google::protobuf::Empty&) {
+        lifecycle.RequestShutdown();
+        return GrpcStatus::Ok();
+      });
 }
 
 }  // namespace dapr::grpcapi

@@ -1,57 +1,587 @@
 #include "api/grpc/server.h"
 
-#include <grpcpp/grpcpp.h>
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstring>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <unordered_map>
+
+#include "api/listen.h"
 
 namespace dapr::grpcapi {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+// The socket names its executor's type: a type-erased executor allocated on every operation.
+using Socket = asio::basic_stream_socket<tcp, Strand>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
 
-GrpcServer::GrpcServer(GrpcServerOptions options, std::vector<grpc::Service*> services)
-    : options_(std::move(options)), services_(std::move(services)) {}
+namespace {
 
-GrpcServer::~GrpcServer() {
-  if (server_) Shutdown(std::chrono::milliseconds(0));
+// HTTP/2 settings we announce. A stream window of 1 MiB lets a request of a few hundred KiB
+// arrive in one round trip; the connection window is larger so that streams do not starve
+// one another.
+constexpr uint32_t kMaxConcurrentStreams = 1000;
+constexpr int32_t kStreamWindow = 1 << 20;
+constexpr int32_t kConnectionWindow = 16 << 20;
+// Bytes gathered from nghttp2 before a socket write starts.
+constexpr size_t kWriteChunk = 64 << 10;
+
+nghttp2_nv Header(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
 }
 
-Status GrpcServer::Start() {
-  grpc::ServerBuilder builder;
-  std::vector<std::string> addresses = options_.listen_addresses;
-  if (addresses.empty()) addresses.push_back("0.0.0.0");
-  std::vector<int> bound(addresses.size(), 0);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    std::string host = addresses[i];
-    bool v6 = host.find(':') != std::string::npos && host.front() != '[';
-    std::string target = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(options_.port);
-    builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &bound[i]);
-  }
-  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
-  // gRPC's own SO_REUSEPORT would let a second daprd silently share our port.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Keepalive as Dapr's server sets it: SDK clients may ping every 8 s even without calls
-  // (gRPC's default would answer such pings with GOAWAY); idle clients are pinged after
-  // 10 s (5 s to answer) and let go after 3 minutes without calls.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 8000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 180000);
-  for (grpc::Service* service : services_) builder.RegisterService(service);
-  server_ = builder.BuildAndStart();
-  if (!server_) {
-    return Unavailable("failed to start gRPC server on port " + std::to_string(options_.port));
-  }
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (bound[i] == 0) {
-      return Unavailable("failed to listen on " + addresses[i] + ":" +
-                         std::to_string(options_.port));
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+class Connection;
+
+// A call: what the request headers and body said, and its answer once there is one.
+class Call final : public ServerCall, public std::enable_shared_from_this<Call> {
+ public:
+  Call(int32_t stream_id, std::weak_ptr<Connection> connection,
+       std::shared_ptr<GrpcServer::Impl> server)
+      : stream_id_(stream_id), connection_(std::move(connection)), server_(std::move(server)) {}
+
+  std::string_view request() const override { return request_; }
+  std::optional<std::string_view> Metadata(std::string_view key) const override {
+    for (const auto& entry : metadata_) {
+      if (Text(entry.name_at, entry.name_size) == key) {
+        return Text(entry.value_at, entry.value_size);
+      }
     }
+    return std::nullopt;
   }
+  void Finish(GrpcStatus status, std::string response) override;
+  void FinishFramed(std::string framed_response) override;
+
+ private:
+  friend class Connection;
+  // Hands the answer to the connection's strand.
+  void Answered();
+  // The call no longer counts as in flight (once, whichever way it ended).
+  void Release();
+
+  int32_t stream_id_;
+  std::weak_ptr<Connection> connection_;
+  std::shared_ptr<GrpcServer::Impl> server_;
+
+  // Request side: written by the connection before the handler runs, read-only after.
+  std::string method_, path_, content_type_, encoding_;
+  std::optional<std::chrono::nanoseconds> timeout_;
+  // The caller's metadata: names and values back to back in one string, found by offset,
+  // so that a call's headers cost one allocation, not two per header.
+  struct MetadataEntry {
+    uint32_t name_at, name_size, value_at, value_size;
+  };
+  std::string_view Text(uint32_t at, uint32_t size) const {
+    return std::string_view(metadata_text_).substr(at, size);
+  }
+  void AddMetadata(std::string_view name, std::string_view value) {
+    if (metadata_text_.capacity() < 256) metadata_text_.reserve(256);
+    auto name_at = static_cast<uint32_t>(metadata_text_.size());
+    metadata_text_.append(name);
+    auto value_at = static_cast<uint32_t>(metadata_text_.size());
+    metadata_text_.append(value);
+    metadata_.push_back({name_at, static_cast<uint32_t>(name.size()), value_at,
+                         static_cast<uint32_t>(value.size())});
+  }
+  std::string metadata_text_;
+  boost::container::small_vector<MetadataEntry, 8> metadata_;
+  std::string body_;            // the request body as it arrived: frame header, message
+  std::string_view request_;    // the message, inside body_
+  bool rejected_ = false;  // answered before its body ended (too large)
+
+  // Answer side.
+  std::atomic<bool> finished_{false};
+  std::atomic<bool> released_{false};
+  bool dispatched_ = false;
+  GrpcStatus status_;
+  std::string framed_response_;
+  size_t sent_ = 0;
+  std::unique_ptr<Timer> deadline_;
+};
+
+class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
+ public:
+  Impl(asio::io_context& io, GrpcServerOptions options) : io_(io), options_(std::move(options)) {}
+
+  Status Start();
+  void StopAccepting();
+  void Stop();
+
+  const UnaryHandler* Find(const std::string& path) const {
+    auto it = handlers_.find(path);
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+  const GrpcServerOptions& options() const { return options_; }
+
+  std::unordered_map<std::string, UnaryHandler> handlers_;
+  std::atomic<size_t> in_flight_{0};
+
+ private:
+  void Accept(std::shared_ptr<tcp::acceptor> acceptor);
+  void ForEachConnection(const std::function<void(Connection&)>& fn);
+
+  asio::io_context& io_;
+  GrpcServerOptions options_;
+  api::Acceptors acceptors_;
+  std::atomic<bool> accepting_{true};
+  std::mutex connections_mutex_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+};
+
+// One HTTP/2 connection. Everything on it runs on its strand; nghttp2 parses what arrives
+// and produces what to send, and this class moves bytes between it and the socket.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Socket socket, std::shared_ptr<GrpcServer::Impl> server)
+      : socket_(std::move(socket)), server_(std::move(server)) {}
+
+  ~Connection() {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  void Start() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);  // Flush writes without waiting
+    if (ec || !CreateSession()) return Close();
+    Flush();
+    Read();
+  }
+
+  // Called on the strand with an answered call. A handler that answers at once does so
+  // from inside nghttp2's receive callbacks, where sending is not allowed: the answer is then
+  // only queued, and goes out with the flush that follows the receive.
+  void Respond(const std::shared_ptr<Call>& call) {
+    if (call->deadline_) call->deadline_->cancel();
+    if (closed_ || calls_.find(call->stream_id_) == calls_.end()) return;  // client left
+    Submit(*call);
+    if (!receiving_) Flush();
+  }
+
+  void ShutdownNotice() {
+    if (closed_) return;
+    nghttp2_submit_shutdown_notice(session_);
+    Flush();
+  }
+
+  void Terminate() {
+    if (closed_) return;
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    Flush();
+  }
+
+  Strand strand() { return socket_.get_executor(); }
+
+ private:
+  bool CreateSession() {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &OnBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, &OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunk);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
+    int rv = nghttp2_session_server_new(&session_, callbacks, this);
+    nghttp2_session_callbacks_del(callbacks);
+    if (rv != 0) return false;
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+    };
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2) != 0) return false;
+    return nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                                 kConnectionWindow) == 0;
+  }
+
+  void Read() {
+    // The socket's executor is the strand, so its handlers run there.
+    socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](
+                                                            boost::system::error_code ec, size_t n) {
+      if (ec || self->closed_) return self->Close();
+      self->receiving_ = true;
+      ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
+      self->receiving_ = false;
+      if (used < 0) return self->Close();  // not HTTP/2, or a protocol error: hang up
+      self->Flush();
+      if (!self->closed_) self->Read();
+    });
+  }
+
+  // Sends what nghttp2 has queued; once nothing is left to read or write, closes. The
+  // write is tried at once: an answer usually fits in the socket buffer, which spares an
+  // asynchronous write and its completion handler (a loop turn per call).
+  void Flush() {
+    if (writing_ || closed_) return;
+    for (;;) {
+      while (write_buffer_.size() < kWriteChunk) {
+        const uint8_t* data = nullptr;
+        ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) return Close();
+        if (n == 0) break;
+        write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      if (write_buffer_.empty()) {
+        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) Close();
+        return;
+      }
+      boost::system::error_code ec;
+      size_t written = socket_.write_some(asio::buffer(write_buffer_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {}, written = 0;
+      if (ec) return Close();
+      write_buffer_.erase(0, written);
+      if (!write_buffer_.empty()) break;  // the socket buffer is full: wait for room
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(write_buffer_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->write_buffer_.clear();
+                        if (ec) return self->Close();
+                        self->Flush();
+                      });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    for (auto& [id, call] : calls_) {
+      if (call->deadline_) call->deadline_->cancel();
+      if (!call->dispatched_) call->Release();
+    }
+    calls_.clear();
+  }
+
+  // --- nghttp2 callbacks (on the strand, inside mem_recv or mem_send) ---
+
+  static Connection& Self(void* user_data) { return *static_cast<Connection*>(user_data); }
+
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    Connection& self = Self(user_data);
+    // A call counts as in flight from its first header: a graceful stop waits for calls
+    // whose body is still arriving too.
+    self.server_->in_flight_.fetch_add(1);
+    self.calls_[frame->hd.stream_id] =
+        std::make_shared<Call>(frame->hd.stream_id, self.weak_from_this(), self.server_);
+    return 0;
+  }
+
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
+                      void* user_data) {
+    Call* call = Self(user_data).Find(frame->hd.stream_id);
+    if (!call || call->dispatched_) return 0;  // trailers from the client carry nothing we use
+    std::string_view key(reinterpret_cast<const char*>(name), name_length);
+    std::string_view text(reinterpret_cast<const char*>(value), value_length);
+    if (key == ":path") {
+      call->path_ = text;
+    } else if (key == ":method") {
+      call->method_ = text;
+    } else if (key == "content-type") {
+      call->content_type_ = text;
+    } else if (key == "grpc-encoding") {
+      call->encoding_ = text;
+    } else if (key == "grpc-timeout") {
+      call->timeout_ = ParseTimeout(text);
+    } else if (!key.empty() && key[0] != ':' && key != "te") {
+      if (EndsWith(key, "-bin")) {
+        auto decoded = Base64Decode(text);
+        if (decoded) call->AddMetadata(key, *decoded);
+      } else {
+        call->AddMetadata(key, text);
+      }
+    }
+    return 0;
+  }
+
+  static int OnDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                         size_t length, void* user_data) {
+    Connection& self = Self(user_data);
+    Call* call = self.Find(stream_id);
+    if (!call || call->rejected_) return 0;
+    call->body_.append(reinterpret_cast<const char*>(data), length);
+    size_t limit = self.server_->options().max_message_bytes;
+    // The first message's announced length, or the body itself (a later message, or bytes
+    // that never end), may not pass the limit: the body is held in memory.
+    bool announced_too_large =
+        call->body_.size() >= kFrameHeaderBytes && FramedLength(call->body_) > limit;
+    if (announced_too_large || call->body_.size() > limit + kFrameHeaderBytes) {
+      // Answer now and ask the client to stop sending (RST_STREAM NO_ERROR after a whole
+      // answer is HTTP/2's way to refuse the rest of a body).
+      call->rejected_ = true;
+      size_t size = announced_too_large ? FramedLength(call->body_) : call->body_.size();
+      std::string message = "grpc: received message larger than max (" + std::to_string(size) +
+                            " vs. " + std::to_string(limit) + ")";
+      call->body_.clear();
+      call->body_.shrink_to_fit();
+      call->finished_ = true;
+      call->status_ = {StatusCode::kResourceExhausted, std::move(message), {}};
+      call->Release();
+      self.Submit(*call);  // OnFrameSend resets the stream once this answer is out
+    }
+    return 0;
+  }
+
+  // A stream answered before its request ended is reset once the answer is sent: reset
+  // earlier, nghttp2 would drop the queued answer.
+  static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    Call* call = Self(user_data).Find(frame->hd.stream_id);
+    if (call && call->rejected_) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+  }
+
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+    Connection& self = Self(user_data);
+    auto it = self.calls_.find(frame->hd.stream_id);
+    if (it == self.calls_.end()) return 0;
+    Call& call = *it->second;
+    // Refuse what is not a gRPC call as soon as its headers are in, before any body is read.
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (call.content_type_.rfind("application/grpc", 0) != 0) {
+        self.RejectHttp(call, "415");
+      } else if (call.method_ != "POST") {
+        self.RejectHttp(call, "405");
+      }
+    }
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    if (call.rejected_ || call.dispatched_) return 0;
+    self.Dispatch(it->second);
+    return 0;
+  }
+
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* user_data) {
+    Connection& self = Self(user_data);
+    auto it = self.calls_.find(stream_id);
+    if (it == self.calls_.end()) return 0;
+    Call& call = *it->second;
+    if (call.deadline_) call.deadline_->cancel();
+    // A call whose handler runs still counts until it is answered.
+    if (!call.dispatched_) call.Release();
+    self.calls_.erase(it);
+    return 0;
+  }
+
+  Call* Find(int32_t stream_id) {
+    auto it = calls_.find(stream_id);
+    return it == calls_.end() ? nullptr : it->second.get();
+  }
+
+  // The request is whole: check it, then hand it to its method's handler.
+  void Dispatch(const std::shared_ptr<Call>& call) {
+    call->dispatched_ = true;
+    const UnaryHandler* handler = server_->Find(call->path_);
+    if (!handler) {
+      return Answer(*call, {StatusCode::kUnimplemented, "unknown method " + call->path_, {}});
+    }
+    auto message = ParseUnaryBody(call->body_);
+    if (!message.ok()) return Answer(*call, message.error());
+    if (message->compressed) {
+      bool identity = call->encoding_.empty() || call->encoding_ == "identity";
+      return Answer(*call, identity ? GrpcStatus{StatusCode::kInternal,
+                                                 "compressed message without grpc-encoding", {}}
+                                    : GrpcStatus{StatusCode::kUnimplemented,
+                                                 "message compression (" + call->encoding_ +
+                                                     ") is not supported",
+                                                 {}});
+    }
+    call->request_ = message->bytes;
+    // A deadline of years is no deadline (and would overflow the clock).
+    if (call->timeout_ && *call->timeout_ < std::chrono::hours(24 * 365)) StartDeadline(call);
+    (*handler)(call);
+  }
+
+  void StartDeadline(const std::shared_ptr<Call>& call) {
+    call->deadline_ = std::make_unique<Timer>(socket_.get_executor(), *call->timeout_);
+    call->deadline_->async_wait([weak = std::weak_ptr<Call>(call)](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto call = weak.lock()) {
+        call->Finish({StatusCode::kDeadlineExceeded, "Deadline Exceeded", {}}, {});
+      }
+    });
+  }
+
+  // An answer decided by the server itself, before any handler ran.
+  void Answer(Call& call, GrpcStatus status) {
+    call.finished_ = true;
+    call.status_ = std::move(status);
+    call.Release();
+    Submit(call);
+  }
+
+  // Not a gRPC call: an HTTP status only; OnFrameSend resets the stream if it is still open.
+  void RejectHttp(Call& call, std::string_view http_status) {
+    call.rejected_ = true;
+    call.finished_ = true;
+    call.Release();
+    nghttp2_nv headers[] = {Header(":status", http_status)};
+    nghttp2_submit_response(session_, call.stream_id_, headers, 1, nullptr);
+  }
+
+  // Queues the answer of a call: headers, then the message and trailers, or a
+  // "trailers-only" answer for an error.
+  void Submit(Call& call) {
+    if (!call.status_.ok()) {
+      std::string code = std::to_string(static_cast<int>(call.status_.code));
+      std::string message = PercentEncode(call.status_.message);
+      std::string details = Base64Encode(call.status_.details);
+      std::vector<nghttp2_nv> headers = {Header(":status", "200"),
+                                         Header("content-type", "application/grpc"),
+                                         Header("grpc-status", code)};
+      if (!message.empty()) headers.push_back(Header("grpc-message", message));
+      if (!details.empty()) headers.push_back(Header("grpc-status-details-bin", details));
+      nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), nullptr);
+      return;
+    }
+    nghttp2_nv headers[] = {Header(":status", "200"), Header("content-type", "application/grpc")};
+    nghttp2_data_provider body;
+    body.source.ptr = &call;
+    body.read_callback = &ReadResponse;
+    nghttp2_submit_response(session_, call.stream_id_, headers, 2, &body);
+  }
+
+  // nghttp2 pulls the framed message from here; after its last byte come the trailers.
+  static ssize_t ReadResponse(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
+                              size_t length, uint32_t* flags, nghttp2_data_source* source,
+                              void*) {
+    auto& call = *static_cast<Call*>(source->ptr);
+    size_t n = std::min(length, call.framed_response_.size() - call.sent_);
+    std::memcpy(buffer, call.framed_response_.data() + call.sent_, n);
+    call.sent_ += n;
+    if (call.sent_ == call.framed_response_.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_nv trailers[] = {Header("grpc-status", "0")};
+      if (nghttp2_submit_trailer(session, stream_id, trailers, 1) != 0) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  Socket socket_;
+  std::shared_ptr<GrpcServer::Impl> server_;
+  nghttp2_session* session_ = nullptr;
+  std::array<uint8_t, 32 << 10> read_buffer_;
+  std::string write_buffer_;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool receiving_ = false;  // inside nghttp2_session_mem_recv
+  std::unordered_map<int32_t, std::shared_ptr<Call>> calls_;
+};
+
+void Call::Finish(GrpcStatus status, std::string response) {
+  if (status.ok()) return FinishFramed(FrameMessage(response));
+  if (finished_.exchange(true)) return;
+  status_ = std::move(status);
+  Answered();
+}
+
+void Call::FinishFramed(std::string framed_response) {
+  if (finished_.exchange(true)) return;
+  framed_response_ = std::move(framed_response);
+  Answered();
+}
+
+void Call::Release() {
+  if (!released_.exchange(true)) server_->in_flight_.fetch_sub(1);
+}
+
+void Call::Answered() {
+  Release();
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this()] {
+    connection->Respond(self);
+  });
+}
+
+Status GrpcServer::Impl::Start() {
+  auto acceptors = api::Listen(io_, options_.listen_addresses, options_.port);
+  if (!acceptors.ok()) return acceptors.error();
+  acceptors_ = std::move(acceptors).value();
+  for (auto& acceptor : acceptors_) Accept(acceptor);
   return Status::Ok();
 }
 
-void GrpcServer::Shutdown(std::chrono::milliseconds grace) {
-  if (!server_) return;
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
-  server_->Wait();
-  server_.reset();
+void GrpcServer::Impl::Accept(std::shared_ptr<tcp::acceptor> acceptor) {
+  auto strand = asio::make_strand(io_);
+  acceptor->async_accept(strand, [self = shared_from_this(), acceptor](
+                                     boost::system::error_code ec, Socket socket) {
+    if (!self->accepting_.load() || !acceptor->is_open()) return;
+    if (ec) return api::AcceptAgainLater(self->io_, [self, acceptor] { self->Accept(acceptor); });
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(std::move(socket), self);
+    {
+      std::lock_guard lock(self->connections_mutex_);
+      std::erase_if(self->connections_, [](auto& weak) { return weak.expired(); });
+      self->connections_.push_back(connection);
+    }
+    connection->Start();
+    self->Accept(acceptor);
+  });
 }
+
+void GrpcServer::Impl::ForEachConnection(const std::function<void(Connection&)>& fn) {
+  std::lock_guard lock(connections_mutex_);
+  for (auto& weak : connections_) {
+    if (auto connection = weak.lock()) {
+      asio::dispatch(connection->strand(), [connection, fn] { fn(*connection); });
+    }
+  }
+}
+
+void GrpcServer::Impl::StopAccepting() {
+  if (!accepting_.exchange(false)) return;
+  asio::dispatch(io_, [self = shared_from_this()] {
+    for (auto& acceptor : self->acceptors_) {
+      boost::system::error_code ignored;
+      acceptor->close(ignored);
+    }
+  });
+  ForEachConnection([](Connection& c) { c.ShutdownNotice(); });
+}
+
+void GrpcServer::Impl::Stop() {
+  StopAccepting();
+  ForEachConnection([](Connection& c) { c.Terminate(); });
+}
+
+GrpcServer::GrpcServer(asio::io_context& loop, GrpcServerOptions options)
+    : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
+GrpcServer::~GrpcServer() { impl_->Stop(); }
+void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
+  impl_->handlers_[std::move(path)] = std::move(handler);
+}
+Status GrpcServer::Start() { return impl_->Start(); }
+void GrpcServer::StopAccepting() { impl_->StopAccepting(); }
+size_t GrpcServer::InFlight() const { return impl_->in_flight_.load(); }
+void GrpcServer::Stop() { impl_->Stop(); }
 
 }  // namespace dapr::grpcapi

@@ -1,9 +1,15 @@
 // gRPC adapters for the state block.
 #include "api/grpc/dapr_service.h"
+#include "api/grpc/unary.h"
 #include "blocks/state/state_block.h"
+#include "dapr/proto/runtime/v1/dapr.pb.h"
 
 namespace dapr::grpcapi {
 namespace {
+
+namespace rt = ::dapr::proto::runtime::v1;
+namespace common = ::dapr::proto::common::v1;
+using google::protobuf::Empty;
 
 using blocks::StateItem;
 
@@ -53,110 +59,107 @@ std::vector<StateItem> ToItems(const google::protobuf::RepeatedPtrField<common::
 }
 
 template <class T>
-grpc::Status Finish(const blocks::ApiResult<T>& result) {
-  return result.ok() ? grpc::Status::OK : ToGrpcStatus(result.error());
+GrpcStatus StatusOf(const blocks::ApiResult<T>& result) {
+  return result.ok() ? GrpcStatus::Ok() : ToGrpcStatus(result.error());
+}
+
+void FillGetResponse(state::GetResponse& got, rt::GetStateResponse& response) {
+  if (!got.found) return;
+  response.set_data(std::move(got.data));
+  if (got.etag) response.set_etag(*got.etag);
+  response.mutable_metadata()->insert(got.metadata.begin(), got.metadata.end());
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* DaprService::GetState(grpc::CallbackServerContext* context,
-                                                const rt::GetStateRequest* request,
-                                                rt::GetStateResponse* response) {
-  return Unary(context, true, [this, request, response] {
-    auto result = blocks_.state.Get(request->store_name(), request->key(),
-                                    ToConsistency(request->consistency()),
-                                    ToMetadata(request->metadata()));
-    if (!result.ok()) return ToGrpcStatus(result.error());
-    if (result->found) {
-      response->set_data(std::move(result->data));
-      if (result->etag) response->set_etag(*result->etag);
-      response->mutable_metadata()->insert(result->metadata.begin(), result->metadata.end());
-    }
-    return grpc::Status::OK;
-  });
-}
+void DaprService::AddStateRpcs(GrpcServer& server) const {
+  const blocks::StateBlock& state = blocks_.state;
 
-grpc::ServerUnaryReactor* DaprService::GetBulkState(grpc::CallbackServerContext* context,
-                                                    const rt::GetBulkStateRequest* request,
-                                                    rt::GetBulkStateResponse* response) {
-  return Unary(context, true, [this, request, response] {
-    std::vector<std::string> keys(request->keys().begin(), request->keys().end());
-    auto result = blocks_.state.BulkGet(request->store_name(), keys, ToMetadata(request->metadata()));
-    if (!result.ok()) return ToGrpcStatus(result.error());
-    for (auto& item : *result) {
-      auto* out = response->add_items();
-      out->set_key(item.key);
-      if (item.response.found) {
-        out->set_data(std::move(item.response.data));
-        if (item.response.etag) out->set_etag(*item.response.etag);
-        out->mutable_metadata()->insert(item.response.metadata.begin(), item.response.metadata.end());
-      }
-      out->set_error(item.error);
-    }
-    return grpc::Status::OK;
-  });
-}
+  // GetState and SaveState are the hot calls: they take the block's non-blocking path,
+  // which uses the store's event-loop client when it has one and the worker pool otherwise.
+  AddAsyncUnary<rt::GetStateRequest, rt::GetStateResponse>(
+      server, DaprMethod("GetState"), token_, [&state](const rt::GetStateRequest& request, auto answer) {
+        state.GetAsync(request.store_name(), request.key(), ToConsistency(request.consistency()),
+                       ToMetadata(request.metadata()),
+                       [answer](blocks::ApiResult<state::GetResponse> result) {
+                         rt::GetStateResponse response;
+                         if (!result.ok()) return answer(ToGrpcStatus(result.error()), response);
+                         FillGetResponse(*result, response);
+                         answer(GrpcStatus::Ok(), response);
+                       });
+      });
+  AddAsyncUnary<rt::SaveStateRequest, Empty>(
+      server, DaprMethod("SaveState"), token_, [&state](const rt::SaveStateRequest& request, auto answer) {
+        state.SaveAsync(request.store_name(), ToItems(request.states()),
+                        [answer](blocks::ApiResult<blocks::Done> result) {
+                          answer(StatusOf(result), Empty());
+                        });
+      });
 
-grpc::ServerUnaryReactor* DaprService::SaveState(grpc::CallbackServerContext* context,
-                                                 const rt::SaveStateRequest* request,
-                                                 google::protobuf::Empty*) {
-  return Unary(context, true, [this, request] {
-    return Finish(blocks_.state.Save(request->store_name(), ToItems(request->states())));
-  });
-}
+  AddUnary<rt::GetBulkStateRequest, rt::GetBulkStateResponse>(
+      server, DaprMethod("GetBulkState"), token_, pool_, Blocking::kYes,
+      [&state](const rt::GetBulkStateRequest& request, rt::GetBulkStateResponse& response) {
+        std::vector<std::string> keys(request.keys().begin(), request.keys().end());
+        auto result = state.BulkGet(request.store_name(), keys, ToMetadata(request.metadata()));
+        if (!result.ok()) return ToGrpcStatus(result.error());
+        for (auto& item : *result) {
+          auto* out = response.add_items();
+          out->set_key(item.key);
+          if (item.response.found) {
+            out->set_data(std::move(item.response.data));
+            if (item.response.etag) out->set_etag(*item.response.etag);
+            out->mutable_metadata()->insert(item.response.metadata.begin(),
+                                            item.response.metadata.end());
+          }
+          out->set_error(item.error);
+        }
+        return GrpcStatus::Ok();
+      });
 
-grpc::ServerUnaryReactor* DaprService::DeleteState(grpc::CallbackServerContext* context,
-                                                   const rt::DeleteStateRequest* request,
-                                                   google::protobuf::Empty*) {
-  return Unary(context, true, [this, request] {
-    StateItem item;
-    item.key = request->key();
-    if (request->has_etag()) item.etag = request->etag().value();
-    item.options = ToOptions(request->options());
-    item.metadata = ToMetadata(request->metadata());
-    return Finish(blocks_.state.Delete(request->store_name(), std::move(item)));
-  });
-}
+  AddUnary<rt::DeleteStateRequest, Empty>(
+      server, DaprMethod("DeleteState"), token_, pool_, Blocking::kYes,
+      [&state](const rt::DeleteStateRequest& request, Empty&) {
+        StateItem item;
+        item.key = request.key();
+        if (request.has_etag()) item.etag = request.etag().value();
+        item.options = ToOptions(request.options());
+        item.metadata = ToMetadata(request.metadata());
+        return StatusOf(state.Delete(request.store_name(), std::move(item)));
+      });
 
-grpc::ServerUnaryReactor* DaprService::DeleteBulkState(grpc::CallbackServerContext* context,
-                                                       const rt::DeleteBulkStateRequest* request,
-                                                       google::protobuf::Empty*) {
-  return Unary(context, true, [this, request] {
-    if (request->states().empty()) return grpc::Status::OK;
-    return Finish(blocks_.state.BulkDelete(request->store_name(), ToItems(request->states())));
-  });
-}
+  AddUnary<rt::DeleteBulkStateRequest, Empty>(
+      server, DaprMethod("DeleteBulkState"), token_, pool_, Blocking::kYes,
+      [&state](const rt::DeleteBulkStateRequest& request, Empty&) {
+        if (request.states().empty()) return GrpcStatus::Ok();
+        return StatusOf(state.BulkDelete(request.store_name(), ToItems(request.states())));
+      });
 
-grpc::ServerUnaryReactor* DaprService::ExecuteStateTransaction(
-    grpc::CallbackServerContext* context, const rt::ExecuteStateTransactionRequest* request,
-    google::protobuf::Empty*) {
-  return Unary(context, true, [this, request] {
-    std::vector<blocks::StateTransactionOp> operations;
-    operations.reserve(request->operations_size());
-    for (const auto& op : request->operations()) {
-      operations.push_back({op.operationtype(), ToItem(op.request())});
-    }
-    return Finish(blocks_.state.Transact(request->storename(), std::move(operations),
-                                         ToMetadata(request->metadata())));
-  });
-}
+  AddUnary<rt::ExecuteStateTransactionRequest, Empty>(
+      server, DaprMethod("ExecuteStateTransaction"), token_, pool_, Blocking::kYes,
+      [&state](const rt::ExecuteStateTransactionRequest& request, Empty&) {
+        std::vector<blocks::StateTransactionOp> operations;
+        operations.reserve(request.operations_size());
+        for (const auto& op : request.operations()) {
+          operations.push_back({op.operationtype(), ToItem(op.request())});
+        }
+        return StatusOf(state.Transact(request.storename(), std::move(operations),
+                                       ToMetadata(request.metadata())));
+      });
 
-grpc::ServerUnaryReactor* DaprService::QueryStateAlpha1(grpc::CallbackServerContext* context,
-                                                        const rt::QueryStateRequest* request,
-                                                        rt::QueryStateResponse* response) {
-  return Unary(context, true, [this, request, response] {
-    auto result = blocks_.state.Query(request->store_name(), request->query(),
-                                      ToMetadata(request->metadata()));
-    if (!result.ok()) return ToGrpcStatus(result.error());
-    for (auto& item : result->results) {
-      auto* out = response->add_results();
-      out->set_key(item.key);
-      out->set_data(std::move(item.data));
-      out->set_etag(item.etag);
-    }
-    response->set_token(result->token);
-    return grpc::Status::OK;
-  });
+  AddUnary<rt::QueryStateRequest, rt::QueryStateResponse>(
+      server, DaprMethod("QueryStateAlpha1"), token_, pool_, Blocking::kYes,
+      [&state](const rt::QueryStateRequest& request, rt::QueryStateResponse& response) {
+        auto result = state.Query(request.store_name(), request.query(), ToMetadata(request.metadata()));
+        if (!result.ok()) return ToGrpcStatus(result.error());
+        for (auto& item : result->results) {
+          auto* out = response.add_results();
+          out->set_key(item.key);
+          out->set_data(std::move(item.data));
+          out->set_etag(item.etag);
+        }
+        response.set_token(result->token);
+        return GrpcStatus::Ok();
+      });
 }
 
 }  // namespace dapr::grpcapi

@@ -8,11 +8,9 @@
 #include <mutex>
 #include <optional>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -21,6 +19,7 @@
 #include <thread>
 
 #include "api/http/error_response.h"
+#include "api/listen.h"
 #include "blocks/errors.h"
 
 namespace dapr::http {
@@ -28,6 +27,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+// Sockets name their executor's type: a type-erased executor allocates on every operation.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Stream = beast::basic_stream<tcp, Strand>;
 
 namespace {
 
@@ -78,7 +80,7 @@ std::string SerializeHead(const HttpResponse& response, bool keep_alive) {
 class HttpServer::Impl {
  public:
   Impl(asio::io_context& io, HttpServerOptions options, std::shared_ptr<const Router> router)
-      : options_(std::move(options)), router_(std::move(router)), io_(io), work_(io.get_executor()) {}
+      : options_(std::move(options)), router_(std::move(router)), io_(io) {}
 
   Status Start();
   void StopAccepting();
@@ -93,9 +95,7 @@ class HttpServer::Impl {
   std::shared_ptr<const Router> router_;
   asio::io_context& io_;
   // Keeps run() going while there are no sockets (components may still post to the loop).
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
-  std::vector<std::thread> threads_;
   void Sweep();
 
   std::atomic<size_t> in_flight_{0};
@@ -110,7 +110,7 @@ class HttpServer::Impl {
 // One client connection: read a request, dispatch, write the answer, repeat (keep-alive).
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Impl& server) : stream_(std::move(socket)), server_(server) {}
+  Session(Stream::socket_type socket, Impl& server) : stream_(std::move(socket)), server_(server) {}
 
   // Idle and slow connections are closed by the server's once-a-second sweep (Sweep), not
   // by a timer per read: re-arming a timer costs two system calls per request.
@@ -305,7 +305,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Impl& server_;
@@ -317,49 +317,27 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 };
 
 Status HttpServer::Impl::Start() {
-  std::vector<std::string> addresses = options_.listen_addresses;
-  if (addresses.empty()) addresses.push_back("0.0.0.0");
-  for (const std::string& text : addresses) {
-    std::string host = text;
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    beast::error_code ec;
-    auto address = asio::ip::make_address(host, ec);
-    if (ec) return InvalidArgument("invalid listen address " + text);
-    auto acceptor = std::make_shared<tcp::acceptor>(io_);
-    tcp::endpoint endpoint(address, options_.port);
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Unavailable("failed to listen on " + text + ":" + std::to_string(options_.port) +
-                         ": " + ec.message());
-    }
-    acceptors_.push_back(acceptor);
-    Accept(acceptor);
-  }
+  auto acceptors = api::Listen(io_, options_.listen_addresses, options_.port);
+  if (!acceptors.ok()) return acceptors.error();
+  acceptors_ = std::move(acceptors).value();
+  for (auto& acceptor : acceptors_) Accept(acceptor);
   sweep_timer_ = std::make_unique<asio::steady_timer>(io_);
   Sweep();
-  for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
-    threads_.emplace_back([this] { io_.run(); });
-  }
   return Status::Ok();
 }
 
 void HttpServer::Impl::Accept(std::shared_ptr<tcp::acceptor> acceptor) {
   acceptor->async_accept(asio::make_strand(io_), [this, acceptor](beast::error_code ec,
-                                                                  tcp::socket socket) {
+                                                                  Stream::socket_type socket) {
     if (!accepting_.load() || !acceptor->is_open()) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(socket), *this);
-      {
-        std::lock_guard lock(sessions_mutex_);
-        sessions_.push_back(session);
-      }
-      session->Start();
+    if (ec) return api::AcceptAgainLater(io_, [this, acceptor] { Accept(acceptor); });
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    {
+      std::lock_guard lock(sessions_mutex_);
+      sessions_.push_back(session);
     }
+    session->Start();
     Accept(acceptor);
   });
 }
@@ -391,15 +369,10 @@ void HttpServer::Impl::StopAccepting() {
   });
 }
 
+// Sessions still open end when the loop stops (the runtime stops it after this).
 void HttpServer::Impl::Stop() {
   if (sweep_timer_) asio::post(io_, [this] { sweep_timer_->cancel(); });
   StopAccepting();
-  work_.reset();
-  io_.stop();
-  for (auto& thread : threads_) {
-    if (thread.joinable()) thread.join();
-  }
-  threads_.clear();
 }
 
 HttpServer::HttpServer(asio::io_context& loop, HttpServerOptions options,

@@ -22,25 +22,24 @@ struct HttpServerOptions {
   uint16_t port = 3500;
   size_t max_body_bytes = 4 << 20;
   size_t max_header_bytes = 4 << 10;
-  size_t io_threads = 1;
   security::ApiToken api_token;
 };
 
 class HttpServer {
  public:
-  // The event loop is the sidecar's (components with async clients share it); the server
-  // runs options.io_threads threads on it from Start until Stop.
+  // The event loop is the sidecar's (components with async clients share it); the runtime
+  // runs it.
   HttpServer(boost::asio::io_context& loop, HttpServerOptions options,
              std::shared_ptr<const Router> router);
   ~HttpServer();
 
-  // Binds every listen address and starts the I/O threads.
+  // Binds every listen address and starts accepting.
   Status Start();
   // Stops accepting new connections; requests already read still get their answer.
   void StopAccepting();
   // Number of requests read but not yet answered.
   size_t InFlight() const;
-  // Closes everything and joins the I/O threads.
+  // Stops accepting and its idle-timeout sweep.
   void Stop();
 
  private:

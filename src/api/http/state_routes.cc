@@ -4,6 +4,7 @@
 #include "api/http/error_response.h"
 #include "api/http/offload.h"
 #include "api/http/routes.h"
+#include "api/http/save_body.h"
 #include "blocks/state/state_block.h"
 
 namespace dapr::http {
@@ -100,21 +101,7 @@ json EmbedData(const std::string& data) {
 
 // The items of a save body, or the error that makes it malformed.
 ApiResult<std::vector<StateItem>> ParseSaveBody(const HttpRequest& request) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return body.take_error();
-  if (!body->is_array()) {
-    return blocks::errors::MalformedRequest(
-        "failed deserializing HTTP body: expected an array of state items");
-  }
-  auto query_metadata = request.MetadataParams();
-  std::vector<StateItem> items;
-  items.reserve(body->size());
-  for (const auto& object : *body) {
-    auto item = ParseItem(object, query_metadata, true);
-    if (!item.ok()) return item.take_error();
-    items.push_back(std::move(item).value());
-  }
-  return items;
+  return http::ParseSaveBody(request.body, request.MetadataParams());
 }
 
 HttpResponse Saved(const blocks::ApiResult<blocks::Done>& result) {
