@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/time_format.h"
+#include "components/common/sqlite_statement.h"
 
 namespace dapr::state {
 namespace {
@@ -32,56 +33,11 @@ bool ValidTableName(const std::string& name) {
   return true;
 }
 
-// A prepared statement that finalizes itself; bind helpers keep call sites short.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return rc_ == SQLITE_OK; }
-  void Bind(int i, const std::string& text) {
-    sqlite3_bind_blob(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void BindText(int i, const std::string& text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void Bind(int i, std::optional<int64_t> value) {
-    if (value) sqlite3_bind_int64(stmt_, i, *value);
-    else sqlite3_bind_null(stmt_, i);
-  }
-  int Step() { return sqlite3_step(stmt_); }
-  std::string Blob(int col) const {
-    const void* data = sqlite3_column_blob(stmt_, col);
-    int size = sqlite3_column_bytes(stmt_, col);
-    return data ? std::string(static_cast<const char*>(data), size) : std::string();
-  }
-  std::optional<int64_t> Int(int col) const {
-    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_int64(stmt_, col);
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
-
 }  // namespace
 
 SqliteStore::~SqliteStore() { Close(); }
 
-Status SqliteStore::Exec(const std::string& sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : "unknown error";
-    sqlite3_free(error);
-    return Internal("sqlite: " + message);
-  }
-  return Status::Ok();
-}
+Status SqliteStore::Exec(const std::string& sql) { return components::SqliteExec(db_, sql); }
 
 Status SqliteStore::Init(const ComponentMetadata& metadata) {
   auto path = metadata.Get("connectionString");
@@ -120,11 +76,12 @@ Status SqliteStore::Init(const ComponentMetadata& metadata) {
 std::string SqliteStore::NewEtag() { return std::to_string(random_() >> 1); }
 
 Result<std::optional<SqliteStore::Row>> SqliteStore::LiveRow(const std::string& key) {
-  Statement stmt(db_, "SELECT etag, expiration_time FROM " + table_ +
-                          " WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)");
+  components::SqliteStatement stmt(
+      db_, "SELECT etag, expiration_time FROM " + table_ +
+               " WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)");
   if (!stmt.ok()) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   stmt.BindText(1, key);
-  stmt.Bind(2, NowMs());
+  stmt.BindInt(2, NowMs());
   int rc = stmt.Step();
   if (rc == SQLITE_DONE) return std::optional<Row>{};
   if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
@@ -134,18 +91,19 @@ Result<std::optional<SqliteStore::Row>> SqliteStore::LiveRow(const std::string& 
 Result<GetResponse> SqliteStore::Get(const GetRequest& request) {
   std::lock_guard lock(mutex_);
   if (!db_) return Unavailable("sqlite store is closed");
-  Statement stmt(db_, "SELECT value, etag, expiration_time FROM " + table_ +
-                          " WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)");
+  components::SqliteStatement stmt(
+      db_, "SELECT value, etag, expiration_time FROM " + table_ +
+               " WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)");
   if (!stmt.ok()) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   stmt.BindText(1, request.key);
-  stmt.Bind(2, NowMs());
+  stmt.BindInt(2, NowMs());
   int rc = stmt.Step();
   if (rc == SQLITE_DONE) return GetResponse{};
   if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   GetResponse response{true, stmt.Blob(0), stmt.Blob(1), {}};
   if (auto expires = stmt.Int(2)) {
-    response.metadata["ttlExpireTime"] = FormatRfc3339(
-        std::chrono::system_clock::time_point(std::chrono::milliseconds(*expires)));
+    response.metadata["ttlExpireTime"] =
+        FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(*expires)));
   }
   return response;
 }
@@ -165,17 +123,18 @@ Status SqliteStore::SetLocked(const SetRequest& request) {
   int64_t now = NowMs();
   std::optional<int64_t> expires;
   if (*ttl) expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(**ttl).count();
-  Statement stmt(db_, "INSERT INTO " + table_ +
-                          " (key, value, etag, expiration_time, update_time) VALUES (?, ?, ?, ?, ?)"
-                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
-                          " etag = excluded.etag, expiration_time = excluded.expiration_time,"
-                          " update_time = excluded.update_time");
+  components::SqliteStatement stmt(
+      db_, "INSERT INTO " + table_ +
+               " (key, value, etag, expiration_time, update_time) VALUES (?, ?, ?, ?, ?)"
+               " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+               " etag = excluded.etag, expiration_time = excluded.expiration_time,"
+               " update_time = excluded.update_time");
   if (!stmt.ok()) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   stmt.BindText(1, request.key);
-  stmt.Bind(2, request.value);
+  stmt.BindBlob(2, request.value);
   stmt.BindText(3, NewEtag());
-  stmt.Bind(4, expires);
-  stmt.Bind(5, now);
+  stmt.BindInt(4, expires);
+  stmt.BindInt(5, now);
   if (stmt.Step() != SQLITE_DONE) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return Status::Ok();
 }
@@ -187,7 +146,7 @@ Status SqliteStore::DeleteLocked(const DeleteRequest& request) {
     if (!row.ok()) return row.error();
     if (!*row || (*row)->etag != *request.etag) return EtagMismatch();
   }
-  Statement stmt(db_, "DELETE FROM " + table_ + " WHERE key = ?");
+  components::SqliteStatement stmt(db_, "DELETE FROM " + table_ + " WHERE key = ?");
   if (!stmt.ok()) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   stmt.BindText(1, request.key);
   if (stmt.Step() != SQLITE_DONE) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
@@ -227,16 +186,17 @@ Status SqliteStore::Multi(const std::vector<TransactionOperation>& operations) {
 Result<std::vector<StoredItem>> SqliteStore::Scan(const std::string& prefix) {
   std::lock_guard lock(mutex_);
   if (!db_) return Unavailable("sqlite store is closed");
-  Statement stmt(db_, "SELECT key, value, etag FROM " + table_ +
-                          " WHERE substr(key, 1, ?) = ? AND"
-                          " (expiration_time IS NULL OR expiration_time > ?)");
+  components::SqliteStatement stmt(db_, "SELECT key, value, etag FROM " + table_ +
+                                            " WHERE substr(key, 1, ?) = ? AND"
+                                            " (expiration_time IS NULL OR expiration_time > ?)");
   if (!stmt.ok()) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
-  stmt.Bind(1, static_cast<int64_t>(prefix.size()));
+  stmt.BindInt(1, static_cast<int64_t>(prefix.size()));
   stmt.BindText(2, prefix);
-  stmt.Bind(3, NowMs());
+  stmt.BindInt(3, NowMs());
   std::vector<StoredItem> items;
   int rc;
-  while ((rc = stmt.Step()) == SQLITE_ROW) items.push_back({stmt.Blob(0), stmt.Blob(1), stmt.Blob(2)});
+  while ((rc = stmt.Step()) == SQLITE_ROW)
+    items.push_back({stmt.Blob(0), stmt.Blob(1), stmt.Blob(2)});
   if (rc != SQLITE_DONE) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return items;
 }
@@ -249,8 +209,9 @@ Status SqliteStore::Ping() {
 Status SqliteStore::DeleteExpired() {
   std::lock_guard lock(mutex_);
   if (!db_) return Status::Ok();
-  return Exec("DELETE FROM " + table_ + " WHERE expiration_time IS NOT NULL AND expiration_time <= " +
-              std::to_string(NowMs()));
+  return Exec(
+      "DELETE FROM " + table_ +
+      " WHERE expiration_time IS NOT NULL AND expiration_time <= " + std::to_string(NowMs()));
 }
 
 void SqliteStore::CleanupLoop(std::chrono::milliseconds interval) {

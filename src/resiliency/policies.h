@@ -1,0 +1,74 @@
+// The resiliency policies in force for this sidecar, merged from every Resiliency document, and
+// the per-target state they need (one circuit breaker per app id, kept for the process's life).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resiliency/circuit_breaker.h"
+#include "resiliency/retry.h"
+#include "resiliency/spec.h"
+
+namespace dapr::resiliency {
+
+// What guards one service-invocation call to an app.
+struct AppPolicy {
+  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<RetryPolicy> retry;
+  std::shared_ptr<CircuitBreaker> circuit_breaker;  // null: none
+  // Dapr's built-in retry of a failed sidecar-to-sidecar hop (gRPC UNAVAILABLE or
+  // UNAUTHENTICATED only): constant 1 s, 3 retries, overridable by a retry policy named
+  // DaprBuiltInServiceRetries (never below 3 retries). Present only when no app target names
+  // this app; any target turns it off, as in Dapr. It wraps the connection, inside `retry`.
+  std::optional<RetryPolicy> connection_retry;
+};
+
+inline constexpr std::string_view kBuiltInServiceRetries = "DaprBuiltInServiceRetries";
+
+// Thread-safe: the policy tables are read-only after Build; the breaker table has a mutex.
+class Policies {
+ public:
+  // Later documents add to earlier ones; a name defined twice takes the later definition.
+  // Documents whose scopes do not list own_app_id are skipped (empty scopes: everyone).
+  static Result<Policies> Build(const std::vector<ResiliencySpec>& specs,
+                                std::string_view own_app_id,
+                                RandomSource random = DefaultRandomSource());
+
+  // A named app target wins; without one, Dapr's default policies apply
+  // (DefaultApp{Timeout,Retry,CircuitBreaker}Policy, then Default{...}Policy), plus the
+  // built-in connection retry.
+  AppPolicy ForApp(const std::string& app_id) const;
+
+ private:
+  struct BreakerTable {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<CircuitBreaker>> by_app;
+  };
+
+  Policies() = default;
+  Status Merge(const ResiliencySpec& spec);
+  std::optional<RetryPolicy> RetryNamed(const std::string& name) const;
+  PolicyNames DefaultAppPolicyNames() const;
+  std::shared_ptr<CircuitBreaker> BreakerFor(const std::string& app_id,
+                                             const std::string& policy) const;
+  RetryPolicy BuiltInServiceRetry() const;
+
+  std::map<std::string, std::chrono::nanoseconds> timeouts_;
+  std::map<std::string, RetrySpec> retries_;
+  struct BreakerTemplate {
+    BreakerSpec spec;
+    TripExpression trip;  // parsed once, shared by every breaker made from this template
+  };
+  std::map<std::string, BreakerTemplate> breakers_;
+  std::map<std::string, PolicyNames> apps_;
+  RandomSource random_;
+  std::unique_ptr<BreakerTable> breaker_table_ = std::make_unique<BreakerTable>();
+};
+
+}  // namespace dapr::resiliency
