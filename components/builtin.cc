@@ -3,6 +3,7 @@
 #include "components/builtin.h"
 
 #include "common/module_loader.h"
+#include "components/nameresolution/sqlite/sqlite_resolver.h"
 #include "components/state/in_memory/in_memory_store.h"
 #include "components/state/redis/redis_store.h"
 #include "components/state/sqlite/sqlite_store.h"
@@ -40,6 +41,8 @@ void RegisterBuiltins(Registries& r) {
   r.state.Register("state.postgresql", "v2", postgres);
   r.state.Register("state.redis", "v1", Make<state::RedisStore, state::Store>());
   r.state.Register("state.sqlite", "v1", Make<state::SqliteStore, state::Store>());
+  r.name_resolution.Register("nameresolution.sqlite", "v1",
+                             Make<nameresolution::SqliteResolver, nameresolution::Resolver>());
 }
 
 }  // namespace dapr::components

@@ -1,6 +1,7 @@
 // The registries of every component type this build ships, one per building block.
 #pragma once
 
+#include "dapr/nameresolution/resolver.h"
 #include "dapr/registry.h"
 #include "dapr/state/store.h"
 
@@ -8,6 +9,7 @@ namespace dapr::components {
 
 struct Registries {
   Registry<state::Store> state;
+  Registry<nameresolution::Resolver> name_resolution;
 };
 
 // Fills the registries with the built-in components (the list lives in builtin.cc).

@@ -133,6 +133,8 @@ int main(int argc, char** argv) {
   app.add_option("--app-health-threshold", options.app_health_threshold, "Failures before the app is unhealthy");
   app.add_option("--dapr-http-port", options.http_port, "HTTP API port (3500)");
   app.add_option("--dapr-grpc-port", options.grpc_port, "gRPC API port (50001)");
+  app.add_option("--dapr-internal-grpc-port", options.internal_grpc_port,
+                 "Port other sidecars call this one on (default: any free port)");
   app.add_option("--dapr-listen-addresses", listen_addresses, "Comma-separated listen addresses");
   app.add_option("--dapr-http-max-request-size", max_request_mb, "Deprecated: max request body in MB");
   app.add_option("--max-body-size", max_body_size, "Max request body, e.g. 4Mi");
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
   if (max_request_mb > 0) options.max_body_bytes = static_cast<size_t>(max_request_mb) << 20;
   if (read_buffer_kb > 0) options.max_header_bytes = static_cast<size_t>(read_buffer_kb) << 10;
   options.api_token = Env("DAPR_API_TOKEN");
+  options.app_api_token = Env("APP_API_TOKEN");
   options.app_namespace = Env("NAMESPACE");
   options.home = Env("HOME");
   if (options.home.empty()) {
@@ -190,8 +193,9 @@ int main(int argc, char** argv) {
   if (!options.config_paths.empty()) {
     spdlog::warn("--config is accepted but Configuration resources are not applied yet");
   }
-  if (options.app_port > 0) {
-    spdlog::warn("--app-port is accepted but the app channel is not implemented yet");
+  if (options.app_port > 0 && options.app_protocol != "http") {
+    spdlog::warn("--app-protocol {} is not implemented yet: there is no app channel",
+                 options.app_protocol);
   }
   if (options.mode == "kubernetes") {
     spdlog::warn("--mode kubernetes is not implemented yet; running as standalone");

@@ -87,6 +87,20 @@ ApiError InvokeNoAppId() {
               "failed getting app id either from the URL path or the header dapr-app-id");
 }
 
+ApiError DirectInvoke(std::string_view app_id, std::string_view cause) {
+  return Make(500, StatusCode::kInternal, "ERR_DIRECT_INVOKE",
+              "failed to invoke, id: " + std::string(app_id) + ", err: " + std::string(cause));
+}
+
+ApiError InvokeCause(std::string cause) {
+  return Make(500, StatusCode::kInternal, "ERR_DIRECT_INVOKE", std::move(cause));
+}
+
+ApiError InvokeInvalidAppId(std::string_view app_id) {
+  return Make(400, StatusCode::kInvalidArgument, "ERR_DIRECT_INVOKE",
+              "failed to invoke, id: " + std::string(app_id) + ", err: invalid app id");
+}
+
 ApiError StateStoreNotConfigured(std::string_view app_id) {
   auto e = Make(500, StatusCode::kFailedPrecondition, "ERR_STATE_STORE_NOT_CONFIGURED",
                 "state store is not configured", "DAPR_STATE_NOT_CONFIGURED");

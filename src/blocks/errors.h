@@ -53,6 +53,12 @@ ApiError Unclassified(std::string message);
 
 // Service invocation
 ApiError InvokeNoAppId();
+// Dapr-side failure of an invocation (resolution, connection, the app unreachable).
+ApiError DirectInvoke(std::string_view app_id, std::string_view cause);
+ApiError InvokeInvalidAppId(std::string_view app_id);
+// A failure on the way to an app, before the app id is named: the cause alone (500,
+// ERR_DIRECT_INVOKE). The invocation block turns it into DirectInvoke(app id, cause).
+ApiError InvokeCause(std::string cause);
 
 // State
 ApiError StateStoreNotConfigured(std::string_view app_id);

@@ -22,6 +22,7 @@ struct Options {
 
   uint16_t http_port = 3500;
   uint16_t grpc_port = 50001;
+  uint16_t internal_grpc_port = 0;  // sidecar-to-sidecar; 0: any free port
   std::vector<std::string> listen_addresses;  // empty: all interfaces, as Dapr
   size_t max_body_bytes = 4u << 20;
   size_t max_header_bytes = 4u << 10;
@@ -36,6 +37,7 @@ struct Options {
   int graceful_shutdown_seconds = 5;
 
   std::string api_token;      // DAPR_API_TOKEN
+  std::string app_api_token;  // APP_API_TOKEN: sent to the app as dapr-api-token
   std::string app_namespace;  // NAMESPACE
   std::string home;           // HOME, for ~/.dapr
   size_t worker_threads = 16;

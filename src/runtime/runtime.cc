@@ -4,16 +4,23 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
 #include "api/grpc/dapr_service.h"
+#include "api/grpc/internal_service.h"
 #include "api/grpc/server.h"
 #include "api/http/routes.h"
 #include "api/http/server.h"
+#include "blocks/invocation/invocation_block.h"
 #include "blocks/lifecycle/lifecycle_block.h"
 #include "blocks/metadata/metadata_block.h"
 #include "blocks/state/state_block.h"
+#include "channel/http_app_channel.h"
+#include "channel/sidecar_invoker.h"
 #include "runtime/component_loader.h"
 
 namespace dapr::runtime {
@@ -25,7 +32,22 @@ struct Runtime::Parts {
         pool(o.worker_threads),
         state(o.app_id, o.app_namespace, &pool),
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
-        lifecycle(o.app_id) {}
+        lifecycle(o.app_id),
+        app_channel(MakeAppChannel(loop, o)),
+        invocation(o.app_id, o.app_namespace, app_channel.get()) {}
+
+  // The channel to the app, when there is an app (--app-port) that speaks HTTP.
+  static std::unique_ptr<channel::AppChannel> MakeAppChannel(boost::asio::io_context& loop,
+                                                             const Options& o) {
+    if (o.app_port <= 0 || o.app_protocol != "http") return nullptr;
+    channel::HttpAppChannelOptions options;
+    options.host = o.app_channel_address;
+    options.port = static_cast<uint16_t>(o.app_port);
+    options.max_concurrency = o.app_max_concurrency > 0 ? o.app_max_concurrency : 0;
+    options.max_response_bytes = o.max_body_bytes;
+    options.app_api_token = o.app_api_token;
+    return std::make_unique<channel::HttpAppChannel>(loop, std::move(options));
+  }
 
   // The loop stops (and its thread is joined) before the servers on it are destroyed.
   ~Parts() { StopLoop(); }
@@ -65,9 +87,15 @@ struct Runtime::Parts {
   blocks::StateBlock state;
   blocks::MetadataBlock metadata;
   blocks::LifecycleBlock lifecycle;
+  std::unique_ptr<channel::AppChannel> app_channel;
+  blocks::InvocationBlock invocation;
   std::unique_ptr<http::HttpServer> http;
   std::unique_ptr<grpcapi::DaprService> grpc_service;
   std::unique_ptr<grpcapi::GrpcServer> grpc;
+  // Sidecar to sidecar: the port other sidecars call, how to find them, how to call them.
+  std::unique_ptr<grpcapi::GrpcServer> internal_grpc;
+  std::unique_ptr<nameresolution::Resolver> resolver;
+  std::unique_ptr<channel::SidecarInvoker> sidecars;
 };
 
 std::vector<std::string> EffectiveResourcesPaths(const Options& options) {
@@ -95,7 +123,7 @@ Status Runtime::Start() {
   http::AddLifecycleRoutes(*router, parts_->lifecycle);
   http::AddMetadataRoutes(*router, parts_->metadata);
   http::AddStateRoutes(*router, parts_->state, parts_->pool);
-  http::SetInvocationFallback(*router);
+  http::AddInvokeRoutes(*router, parts_->invocation);
 
   http::HttpServerOptions http_options;
   http_options.listen_addresses = options_.listen_addresses;
@@ -108,7 +136,7 @@ Status Runtime::Start() {
   if (!status.ok()) return Status(status.code(), "HTTP API: " + status.message());
 
   parts_->grpc_service = std::make_unique<grpcapi::DaprService>(
-      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle}, parts_->pool,
+      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle, parts_->invocation}, parts_->pool,
       security::ApiToken(options_.api_token));
   grpcapi::GrpcServerOptions grpc_options{options_.listen_addresses, options_.grpc_port,
                                           options_.max_body_bytes};
@@ -116,9 +144,51 @@ Status Runtime::Start() {
   parts_->grpc_service->RegisterOn(*parts_->grpc);
   status = parts_->grpc->Start();
   if (!status.ok()) return Status(status.code(), "gRPC API: " + status.message());
+  status = StartSidecarChannel();
+  if (!status.ok()) return status;
   parts_->StartLoop();
   spdlog::info("HTTP API listening on port {}, gRPC API on port {}", options_.http_port,
                options_.grpc_port);
+  return Status::Ok();
+}
+
+// The internal gRPC port and name resolution: other sidecars find this one in the local
+// registry and call its app through it. Without a registry the sidecar still serves its own
+// app; calls to other app ids then fail with "couldn't find service".
+Status Runtime::StartSidecarChannel() {
+  grpcapi::GrpcServerOptions options{options_.listen_addresses, options_.internal_grpc_port,
+                                     options_.max_body_bytes};
+  parts_->internal_grpc = std::make_unique<grpcapi::GrpcServer>(parts_->loop, options);
+  grpcapi::AddServiceInvocationRpcs(*parts_->internal_grpc, parts_->invocation);
+  Status status = parts_->internal_grpc->Start();
+  if (!status.ok()) return Status(status.code(), "internal gRPC: " + status.message());
+
+  auto resolver = registries_.name_resolution.Create("nameresolution.sqlite", "v1");
+  if (!resolver.ok()) return resolver.error();
+  fs::path registry = fs::path(options_.home) / ".dapr" / "nameresolution.db";
+  std::error_code ec;
+  fs::create_directories(registry.parent_path(), ec);
+  ComponentMetadata metadata("nameresolution", "nameresolution.sqlite",
+                             {{"connectionString", registry.string()}});
+  nameresolution::Registration self;
+  self.app_id = options_.app_id;
+  self.app_namespace = options_.app_namespace;
+  self.dapr_internal_grpc_port = parts_->internal_grpc->Port();
+  self.dapr_http_port = options_.http_port;
+  self.app_port = static_cast<uint16_t>(std::max(options_.app_port, 0));
+  self.pid = static_cast<int64_t>(getpid());
+  status = (*resolver)->Init(metadata, self);
+  if (!status.ok()) {
+    spdlog::warn("name resolution unavailable ({}): other apps cannot be invoked",
+                 status.message());
+    return Status::Ok();
+  }
+  parts_->resolver = std::move(resolver).value();
+  parts_->sidecars = std::make_unique<channel::SidecarInvoker>(
+      parts_->loop, parts_->pool, *parts_->resolver, options_.max_body_bytes);
+  parts_->invocation.SetRemoteInvoker(parts_->sidecars.get());
+  spdlog::info("internal gRPC on port {}; registered in {}", self.dapr_internal_grpc_port,
+               registry.string());
   return Status::Ok();
 }
 
@@ -174,15 +244,21 @@ void Runtime::WaitForShutdown() {
 void Runtime::Drain() {
   auto grace = std::chrono::seconds(options_.graceful_shutdown_seconds);
   auto deadline = std::chrono::steady_clock::now() + grace;
+  // Other sidecars stop routing here first.
+  if (parts_->resolver) parts_->resolver->Close();
   if (parts_->http) parts_->http->StopAccepting();
   if (parts_->grpc) parts_->grpc->StopAccepting();
+  if (parts_->internal_grpc) parts_->internal_grpc->StopAccepting();
   auto in_flight = [this] {
-    return (parts_->http ? parts_->http->InFlight() : 0) + (parts_->grpc ? parts_->grpc->InFlight() : 0);
+    return (parts_->http ? parts_->http->InFlight() : 0) +
+           (parts_->grpc ? parts_->grpc->InFlight() : 0) +
+           (parts_->internal_grpc ? parts_->internal_grpc->InFlight() : 0);
   };
   while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (parts_->grpc) parts_->grpc->Stop();
+  if (parts_->internal_grpc) parts_->internal_grpc->Stop();
   if (parts_->http) parts_->http->Stop();
   // Let the goodbyes (GOAWAY) go out before the loop stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -25,6 +25,7 @@ class Runtime {
   struct Parts;
   Status Start();
   Status LoadComponents();
+  Status StartSidecarChannel();
   void WaitForShutdown();
   void Drain();
 

@@ -52,6 +52,7 @@ std::string DaprMethod(std::string_view name) {
 void DaprService::RegisterOn(GrpcServer& server) const {
   AddStateRpcs(server);
   AddMetadataRpcs(server);
+  AddInvokeRpcs(server);
 }
 
 namespace {

@@ -15,6 +15,7 @@ namespace dapr::blocks {
 class StateBlock;
 class MetadataBlock;
 class LifecycleBlock;
+class InvocationBlock;
 }  // namespace dapr::blocks
 
 namespace dapr::grpcapi {
@@ -23,6 +24,7 @@ struct Blocks {
   const blocks::StateBlock& state;
   blocks::MetadataBlock& metadata;
   blocks::LifecycleBlock& lifecycle;
+  const blocks::InvocationBlock& invocation;
 };
 
 // A block's error as gRPC sends it: code, message, and Dapr's rich details (ErrorInfo,
@@ -43,6 +45,7 @@ class DaprService {
  private:
   void AddStateRpcs(GrpcServer& server) const;
   void AddMetadataRpcs(GrpcServer& server) const;
+  void AddInvokeRpcs(GrpcServer& server) const;
 
   Blocks blocks_;
   WorkerPool& pool_;

@@ -72,6 +72,9 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
   }
   void Finish(GrpcStatus status, std::string response) override;
   void FinishFramed(std::string framed_response) override;
+  void AddResponseHeader(std::string name, std::string value) override {
+    if (!finished_.load()) response_headers_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   friend class Connection;
@@ -116,6 +119,7 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
   bool dispatched_ = false;
   GrpcStatus status_;
   std::string framed_response_;
+  std::vector<std::pair<std::string, std::string>> response_headers_;
   size_t sent_ = 0;
   std::unique_ptr<Timer> deadline_;
 };
@@ -127,6 +131,12 @@ class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
   Status Start();
   void StopAccepting();
   void Stop();
+  uint16_t Port() const {
+    if (acceptors_.empty()) return 0;
+    boost::system::error_code ec;
+    auto endpoint = acceptors_.front()->local_endpoint(ec);
+    return ec ? 0 : endpoint.port();
+  }
 
   const UnaryHandler* Find(const std::string& path) const {
     auto it = handlers_.find(path);
@@ -457,14 +467,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                          Header("grpc-status", code)};
       if (!message.empty()) headers.push_back(Header("grpc-message", message));
       if (!details.empty()) headers.push_back(Header("grpc-status-details-bin", details));
+      for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
       nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), nullptr);
       return;
     }
-    nghttp2_nv headers[] = {Header(":status", "200"), Header("content-type", "application/grpc")};
+    std::vector<nghttp2_nv> headers = {Header(":status", "200"),
+                                       Header("content-type", "application/grpc")};
+    for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
     nghttp2_data_provider body;
     body.source.ptr = &call;
     body.read_callback = &ReadResponse;
-    nghttp2_submit_response(session_, call.stream_id_, headers, 2, &body);
+    nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), &body);
   }
 
   // nghttp2 pulls the framed message from here; after its last byte come the trailers.
@@ -580,6 +593,7 @@ void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
   impl_->handlers_[std::move(path)] = std::move(handler);
 }
 Status GrpcServer::Start() { return impl_->Start(); }
+uint16_t GrpcServer::Port() const { return impl_->Port(); }
 void GrpcServer::StopAccepting() { impl_->StopAccepting(); }
 size_t GrpcServer::InFlight() const { return impl_->in_flight_.load(); }
 void GrpcServer::Stop() { impl_->Stop(); }

@@ -46,6 +46,9 @@ class ServerCall {
   // Finish with OK and a response already framed (FrameHeader, then the message): lets a
   // handler serialize straight into the buffer that goes out.
   virtual void FinishFramed(std::string framed_response) = 0;
+  // Response metadata (lower-case name), sent with the answer's headers; call before
+  // Finish, from the thread that will finish.
+  virtual void AddResponseHeader(std::string name, std::string value) = 0;
 };
 
 // Runs on the event loop: it must not block (hand blocking work to the worker pool).
@@ -61,6 +64,8 @@ class GrpcServer {
   void AddUnary(std::string path, UnaryHandler handler);
 
   Status Start();
+  // The port it listens on (after Start; useful when options.port was 0: any free port).
+  uint16_t Port() const;
   // Stops accepting connections and tells connected clients (GOAWAY) to take new calls
   // elsewhere; calls already received still get their answer.
   void StopAccepting();

@@ -78,10 +78,4 @@ void AddLifecycleRoutes(Router& router, blocks::LifecycleBlock& block) {
   });
 }
 
-void SetInvocationFallback(Router& router) {
-  router.SetFallback([](std::shared_ptr<HttpRequest> request, Responder respond) {
-    respond(ErrorResponse(blocks::errors::InvokeNoAppId()));
-  });
-}
-
 }  // namespace dapr::http

@@ -70,8 +70,9 @@ bool Router::MatchRoute(const Route& route, const std::vector<std::string_view>&
 const Handler* Router::Match(HttpRequest& request, bool& bad_param) const {
   auto parts = SplitPath(request.path);
   for (const Route& route : routes_) {
-    if (std::find(route.methods.begin(), route.methods.end(), request.method) ==
-        route.methods.end()) {
+    if (!route.methods.empty() &&
+        std::find(route.methods.begin(), route.methods.end(), request.method) ==
+            route.methods.end()) {
       continue;
     }
     std::map<std::string, std::string> params;

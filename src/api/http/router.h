@@ -13,7 +13,7 @@ namespace dapr::http {
 
 class Router {
  public:
-  // methods: e.g. {"POST", "PUT"}. Routes are tried in the order they were added.
+  // methods: e.g. {"POST", "PUT"}; empty: any verb. Routes are tried in the order added.
   void Add(std::vector<std::string> methods, std::string_view path_template, Handler handler);
   // Called when no route matches (Dapr falls through to service invocation).
   void SetFallback(Handler handler) { fallback_ = std::move(handler); }

@@ -8,6 +8,7 @@ namespace dapr::blocks {
 class StateBlock;
 class MetadataBlock;
 class LifecycleBlock;
+class InvocationBlock;
 }  // namespace dapr::blocks
 
 namespace dapr::http {
@@ -15,7 +16,8 @@ namespace dapr::http {
 void AddStateRoutes(Router& router, const blocks::StateBlock& block, WorkerPool& pool);
 void AddMetadataRoutes(Router& router, blocks::MetadataBlock& block);
 void AddLifecycleRoutes(Router& router, blocks::LifecycleBlock& block);
-// Every path no route claims: Dapr sends these to service invocation.
-void SetInvocationFallback(Router& router);
+// /v1.0/invoke/{id}/method/{method...}, and every path no other route claims (Dapr sends
+// those to service invocation: the dapr-app-id header names the app).
+void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block);
 
 }  // namespace dapr::http

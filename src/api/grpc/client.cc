@@ -1,0 +1,742 @@
+#include "api/grpc/client.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <cctype>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+
+namespace dapr::grpcapi {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+StatusCode GrpcCodeForHttpStatus(int http_status) {
+  switch (http_status) {
+    case 400:
+      return StatusCode::kInternal;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kUnimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return StatusCode::kUnavailable;
+    default:
+      return StatusCode::kUnknown;
+  }
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Strand = asio::strand<asio::io_context::executor_type>;
+// Concrete executor types: a type-erased executor allocates on every operation.
+using Socket = asio::basic_stream_socket<tcp, Strand>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Strand>;
+
+// Our receive windows, as the server's: a response of a few hundred KiB arrives in one round
+// trip, and the connection window lets streams not starve one another.
+constexpr int32_t kStreamWindow = 1 << 20;
+constexpr int32_t kConnectionWindow = 16 << 20;
+// Bytes gathered from nghttp2 before a socket write starts.
+constexpr size_t kWriteChunk = 64 << 10;
+// An address that does not answer at all would otherwise hold calls without a deadline for
+// the kernel's SYN retries (minutes). gRPC's own minimum connect timeout.
+constexpr auto kConnectTimeout = std::chrono::seconds(20);
+
+nghttp2_nv Header(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// Headers the call writes itself, or that HTTP/2 forbids: never taken from metadata.
+bool ReservedHeader(std::string_view key) {
+  static constexpr std::string_view kReserved[] = {
+      "content-type", "te",      "grpc-timeout",     "connection",       "host",
+      "keep-alive",   "upgrade", "proxy-connection", "transfer-encoding"};
+  return key.empty() || key[0] == ':' ||
+         std::find(std::begin(kReserved), std::end(kReserved), key) != std::end(kReserved);
+}
+
+// grpc-timeout takes at most 8 digits: the finest unit that fits, rounded up.
+std::string FormatTimeout(std::chrono::nanoseconds remaining) {
+  constexpr int64_t kMaxDigits = 99'999'999;
+  int64_t ms = std::max<int64_t>(1, (remaining.count() + 999'999) / 1'000'000);
+  if (ms <= kMaxDigits) return std::to_string(ms) + "m";
+  int64_t s = (ms + 999) / 1000;
+  if (s <= kMaxDigits) return std::to_string(s) + "S";
+  int64_t m = (s + 59) / 60;
+  if (m <= kMaxDigits) return std::to_string(m) + "M";
+  return std::to_string(std::min(kMaxDigits, (m + 59) / 60)) + "H";
+}
+
+GrpcStatus Unavailable(std::string message) {
+  return {StatusCode::kUnavailable, std::move(message), {}};
+}
+
+// A stream reset by the server, as gRPC maps RST_STREAM codes (PROTOCOL-HTTP2.md).
+GrpcStatus ResetStatus(uint32_t error_code) {
+  std::string message =
+      "grpc: stream reset by the server (" + std::string(nghttp2_http2_strerror(error_code)) + ")";
+  switch (error_code) {
+    case NGHTTP2_REFUSED_STREAM:
+      return Unavailable(
+          "grpc: the server refused the stream before processing it "
+          "(REFUSED_STREAM or GOAWAY)");
+    case NGHTTP2_CANCEL:
+      return {StatusCode::kCancelled, std::move(message), {}};
+    case NGHTTP2_ENHANCE_YOUR_CALM:
+      return {StatusCode::kResourceExhausted, std::move(message), {}};
+    case NGHTTP2_INADEQUATE_SECURITY:
+      return {StatusCode::kPermissionDenied, std::move(message), {}};
+    default:
+      return {StatusCode::kInternal, std::move(message), {}};
+  }
+}
+
+// grpc-status: a code 0..16; anything else is UNKNOWN, as gRPC reads it.
+StatusCode ParseCode(std::string_view text) {
+  int value = 0;
+  if (text.empty() || text.size() > 2) return StatusCode::kUnknown;
+  for (char c : text) {
+    if (c < '0' || c > '9') return StatusCode::kUnknown;
+    value = value * 10 + (c - '0');
+  }
+  return value <= 16 ? static_cast<StatusCode>(value) : StatusCode::kUnknown;
+}
+
+// A call from Call() until its answer. Owned by the channel's queue while it waits, then by
+// its connection's stream table until nghttp2 closes the stream (nghttp2 may read the
+// request from it until then).
+struct ClientCall {
+  std::string path;
+  std::string request;
+  GrpcCallOptions options;
+  GrpcReplyCallback done;
+  std::optional<Clock::time_point> deadline;
+  std::unique_ptr<Timer> timer;
+
+  // The request body is the frame header, then the message, read by nghttp2 from here.
+  std::array<char, kFrameHeaderBytes> frame_header{};
+  size_t sent = 0;
+
+  // The response as it arrives.
+  int http_status = 0;
+  bool has_grpc_status = false;
+  GrpcStatus server_status;
+  std::string body;  // frame header, then the message
+  GrpcReply reply;   // its metadata
+
+  bool finished = false;
+};
+
+void Complete(ClientCall& call, GrpcStatus status) {
+  if (call.finished) return;
+  call.finished = true;
+  if (call.timer) call.timer->cancel();
+  GrpcReply reply = std::move(call.reply);
+  reply.status = std::move(status);
+  if (reply.status.ok()) {
+    reply.message = std::move(call.body);
+    reply.message.erase(0, kFrameHeaderBytes);
+  }
+  call.body = {};
+  auto done = std::move(call.done);
+  done(std::move(reply));
+}
+
+// What a whole response says: grpc-status when there is one, else the HTTP status; an OK
+// unary call must carry exactly one uncompressed message.
+GrpcStatus ResponseStatus(const ClientCall& call) {
+  if (!call.has_grpc_status) {
+    if (call.http_status != 200) {
+      return {
+          GrpcCodeForHttpStatus(call.http_status),
+          "grpc: unexpected HTTP status code from the server: " + std::to_string(call.http_status),
+          {}};
+    }
+    return {StatusCode::kInternal, "grpc: the server ended the call without a grpc-status", {}};
+  }
+  if (!call.server_status.ok()) return call.server_status;
+  const std::string& body = call.body;
+  if (body.size() < kFrameHeaderBytes) {
+    return {StatusCode::kInternal, "grpc: expected one response message, got none", {}};
+  }
+  uint32_t length = FramedLength(body);
+  if (body.size() - kFrameHeaderBytes != length) {
+    return {StatusCode::kInternal,
+            "grpc: expected one response message of " + std::to_string(length) + " bytes, got " +
+                std::to_string(body.size() - kFrameHeaderBytes),
+            {}};
+  }
+  if (body[0] == 1) {
+    return {StatusCode::kInternal,
+            "grpc: compressed response message: compression is not supported",
+            {}};
+  }
+  if (body[0] != 0) return {StatusCode::kInternal, "grpc: invalid message frame flag", {}};
+  return GrpcStatus::Ok();
+}
+
+// Named apart from the server's Connection (one library, one namespace).
+class ClientConnection;
+
+class Http2Channel final : public GrpcChannel, public std::enable_shared_from_this<Http2Channel> {
+ public:
+  Http2Channel(asio::io_context& loop, std::string host, uint16_t port);
+  ~Http2Channel() override;
+
+  void Call(std::string path, std::string request, GrpcCallOptions options,
+            GrpcReplyCallback done) override;
+  void Close() override;
+
+  // On the strand, from connections.
+  // Puts waiting calls on streams while the current connection has room; opens one if needed.
+  void Pump();
+  // A connection ended. If it never connected, the calls waiting for it fail with `why`.
+  void ConnectionClosed(ClientConnection* connection, bool was_ready, const GrpcStatus& why);
+
+  Strand strand() const { return strand_; }
+  const std::string& authority() const { return authority_; }
+
+ private:
+  void Start(std::shared_ptr<ClientCall> call);
+  void Expire(const std::shared_ptr<ClientCall>& call);
+
+  Strand strand_;
+  std::optional<tcp::endpoint> endpoint_;  // none: the host is not a numeric address
+  std::string authority_;
+  std::shared_ptr<ClientConnection> current_;                   // where new calls go
+  std::vector<std::shared_ptr<ClientConnection>> connections_;  // current_ and those draining
+  std::deque<std::shared_ptr<ClientCall>> waiting_;
+};
+
+// One HTTP/2 connection of a channel. Everything runs on the channel's strand; nghttp2
+// parses what arrives and produces what to send, and this class moves bytes between it and
+// the socket. nghttp2's callbacks only record and queue: bytes are sent after
+// nghttp2_session_mem_recv returns.
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(std::weak_ptr<Http2Channel> channel, Strand strand, tcp::endpoint endpoint,
+                   std::string authority)
+      : channel_(std::move(channel)),
+        socket_(strand),
+        connect_timer_(strand),
+        endpoint_(endpoint),
+        authority_(std::move(authority)) {}
+
+  ~ClientConnection() {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  bool ready() const { return ready_; }
+  // Takes new streams: connecting or connected, and not told to go away.
+  bool usable() const { return !closed_ && !draining_; }
+
+  bool HasRoom() const {
+    return streams_.size() <
+           nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  }
+
+  void Connect() {
+    connect_timer_.expires_after(kConnectTimeout);
+    connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->ready_ || self->closed_) return;
+      self->connect_timed_out_ = true;
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);  // the connect completes with operation_aborted
+    });
+    socket_.async_connect(endpoint_, [self = shared_from_this()](boost::system::error_code ec) {
+      self->connect_timer_.cancel();
+      if (self->closed_) return;
+      if (self->connect_timed_out_) ec = asio::error::timed_out;
+      if (ec)
+        return self->Close(
+            Unavailable("grpc: failed to connect to " + self->authority_ + ": " + ec.message()));
+      self->socket_.set_option(tcp::no_delay(true), ec);
+      if (!ec) self->socket_.non_blocking(true, ec);  // Flush writes without waiting
+      if (ec || !self->CreateSession()) {
+        return self->Close(
+            Unavailable("grpc: could not set up the connection to " + self->authority_));
+      }
+      self->ready_ = true;
+      self->Read();
+      if (auto channel = self->channel_.lock()) channel->Pump();
+      self->Flush();  // the preface and SETTINGS, if Pump had no call to send
+    });
+  }
+
+  // Queues a call on a new stream; false when this connection can take no more streams
+  // (stream ids used up), and the call stays the caller's.
+  bool Submit(const std::shared_ptr<ClientCall>& call) {
+    std::string timeout;
+    if (call->deadline) {
+      auto remaining = *call->deadline - Clock::now();
+      if (remaining <= Clock::duration::zero()) {
+        Complete(*call, {StatusCode::kDeadlineExceeded, "Deadline Exceeded", {}});
+        return true;
+      }
+      timeout = FormatTimeout(remaining);
+    }
+    auto& metadata = call->options.metadata;
+    std::vector<nghttp2_nv> headers;
+    headers.reserve(8 + metadata.size());
+    headers.push_back(Header(":method", "POST"));
+    headers.push_back(Header(":scheme", "http"));
+    headers.push_back(Header(":path", call->path));
+    headers.push_back(Header(":authority", authority_));
+    headers.push_back(Header("content-type", "application/grpc"));
+    headers.push_back(Header("te", "trailers"));
+    if (!timeout.empty()) headers.push_back(Header("grpc-timeout", timeout));
+    std::vector<std::string> encoded;  // base64 of "-bin" values, alive until submitted
+    encoded.reserve(metadata.size());
+    for (auto& [key, value] : metadata) {
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ReservedHeader(key)) continue;
+      if (EndsWith(key, "-bin")) {
+        headers.push_back(Header(key, encoded.emplace_back(Base64Encode(value))));
+      } else {
+        headers.push_back(Header(key, value));
+      }
+    }
+    WriteFrameHeader(call->frame_header.data(), static_cast<uint32_t>(call->request.size()));
+    nghttp2_data_provider body;
+    body.source.ptr = call.get();
+    body.read_callback = &ReadRequest;
+    int32_t stream_id =
+        nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &body, nullptr);
+    if (stream_id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
+      draining_ = true;
+      return false;
+    }
+    if (stream_id < 0) {
+      Complete(*call,
+               {StatusCode::kInternal,
+                std::string("grpc: could not start the call: ") + nghttp2_strerror(stream_id),
+                {}});
+      return true;
+    }
+    streams_[stream_id] = call;
+    call_streams_[call.get()] = stream_id;
+    return true;
+  }
+
+  // Ends a call before its answer (its deadline passed): the server is told with
+  // RST_STREAM CANCEL, and the stream is forgotten when nghttp2 closes it.
+  bool Cancel(ClientCall& call, GrpcStatus status) {
+    auto it = call_streams_.find(&call);
+    if (it == call_streams_.end()) return false;
+    Complete(call, std::move(status));
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, it->second, NGHTTP2_CANCEL);
+    Flush();
+    if (auto channel = channel_.lock()) channel->Pump();  // its stream is free again
+    return true;
+  }
+
+  // Says goodbye (GOAWAY) if it can, then ends the connection and its calls with `why`.
+  void Terminate(const GrpcStatus& why) {
+    if (closed_) return;
+    auto self = shared_from_this();
+    for (auto& [id, call] : streams_) Complete(*call, why);  // before Flush may close
+    if (ready_) {
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+      Flush();
+    }
+    Close(why);
+  }
+
+  // Sends what nghttp2 has queued, trying the socket at once: a request usually fits in
+  // the socket buffer, which spares an asynchronous write (a loop turn per call).
+  void Flush() {
+    if (writing_ || closed_ || receiving_ || !ready_) return;
+    for (;;) {
+      while (write_buffer_.size() < kWriteChunk) {
+        const uint8_t* data = nullptr;
+        ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) return Close(ProtocolError(n));
+        if (n == 0) break;
+        write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      if (write_buffer_.empty()) {
+        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+          Close(
+              Unavailable("grpc: connection to " + authority_ + " closed by the server (GOAWAY)"));
+        }
+        return;
+      }
+      boost::system::error_code ec;
+      size_t written = socket_.write_some(asio::buffer(write_buffer_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {}, written = 0;
+      if (ec) return Close(Lost(ec));
+      write_buffer_.erase(0, written);
+      if (!write_buffer_.empty()) break;  // the socket buffer is full: wait for room
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(write_buffer_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->write_buffer_.clear();
+                        if (self->closed_) return;
+                        if (ec) return self->Close(self->Lost(ec));
+                        self->Flush();
+                      });
+  }
+
+ private:
+  bool CreateSession() {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, &OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunk);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, &OnFrameNotSent);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
+    int rv = nghttp2_session_client_new(&session_, callbacks, this);
+    nghttp2_session_callbacks_del(callbacks);
+    if (rv != 0) return false;
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+    };
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2) != 0) return false;
+    return nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                                 kConnectionWindow) == 0;
+  }
+
+  void Read() {
+    socket_.async_read_some(asio::buffer(read_buffer_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (self->closed_) return;
+                              if (ec) return self->Close(self->Lost(ec));
+                              self->receiving_ = true;
+                              ssize_t used = nghttp2_session_mem_recv(self->session_,
+                                                                      self->read_buffer_.data(), n);
+                              self->receiving_ = false;
+                              if (used < 0) return self->Close(self->ProtocolError(used));
+                              self->Flush();
+                              if (self->closed_) return;
+                              // Streams may have ended, SETTINGS or a GOAWAY arrived: waiting calls
+                              // may move.
+                              if (auto channel = self->channel_.lock()) channel->Pump();
+                              if (!self->closed_) self->Read();
+                            });
+  }
+
+  GrpcStatus Lost(const boost::system::error_code& ec) const {
+    if (ec == asio::error::eof) {
+      return Unavailable("grpc: connection to " + authority_ + " closed by the server");
+    }
+    return Unavailable("grpc: connection to " + authority_ + " lost: " + ec.message());
+  }
+
+  GrpcStatus ProtocolError(ssize_t code) const {
+    return Unavailable("grpc: HTTP/2 error on the connection to " + authority_ + ": " +
+                       nghttp2_strerror(static_cast<int>(code)));
+  }
+
+  // Ends the connection: its calls fail with `why`, and the channel forgets it.
+  void Close(const GrpcStatus& why) {
+    if (closed_) return;
+    auto self = shared_from_this();  // the channel may drop the last other reference
+    closed_ = true;
+    bool was_ready = ready_;
+    ready_ = false;
+    boost::system::error_code ignored;
+    connect_timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    auto streams = std::move(streams_);
+    streams_.clear();
+    call_streams_.clear();
+    for (auto& [id, call] : streams) Complete(*call, why);
+    if (auto channel = channel_.lock()) channel->ConnectionClosed(this, was_ready, why);
+  }
+
+  // --- nghttp2 callbacks (on the strand, inside mem_recv or mem_send) ---
+
+  static ClientConnection& Self(void* user_data) {
+    return *static_cast<ClientConnection*>(user_data);
+  }
+
+  ClientCall* Find(int32_t stream_id) {
+    auto it = streams_.find(stream_id);
+    return it == streams_.end() || it->second->finished ? nullptr : it->second.get();
+  }
+
+  static ssize_t ReadRequest(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
+                             uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto& call = *static_cast<ClientCall*>(source->ptr);
+    size_t total = kFrameHeaderBytes + call.request.size();
+    size_t n = std::min(length, total - call.sent);
+    for (size_t copied = 0; copied < n;) {
+      size_t at = call.sent + copied;
+      std::string_view from =
+          at < kFrameHeaderBytes
+              ? std::string_view(call.frame_header.data(), kFrameHeaderBytes).substr(at)
+              : std::string_view(call.request).substr(at - kFrameHeaderBytes);
+      size_t take = std::min(n - copied, from.size());
+      std::memcpy(buffer + copied, from.data(), take);
+      copied += take;
+    }
+    call.sent += n;
+    if (call.sent == total) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
+                      void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    ClientCall* call = Self(user_data).Find(frame->hd.stream_id);
+    if (!call) return 0;
+    std::string_view key(reinterpret_cast<const char*>(name), name_length);
+    std::string_view text(reinterpret_cast<const char*>(value), value_length);
+    if (key == ":status") {
+      call->http_status = 0;
+      for (char c : text) call->http_status = call->http_status * 10 + (c - '0');
+    } else if (key == "grpc-status") {
+      call->has_grpc_status = true;
+      call->server_status.code = ParseCode(text);
+    } else if (key == "grpc-message") {
+      call->server_status.message = PercentDecode(text);
+    } else if (key == "grpc-status-details-bin") {
+      call->server_status.details = Base64Decode(text).value_or(std::string());
+    } else if (!key.empty() && key[0] != ':') {
+      auto& into =
+          frame->headers.cat == NGHTTP2_HCAT_HEADERS ? call->reply.trailers : call->reply.headers;
+      if (!EndsWith(key, "-bin")) {
+        into.emplace_back(key, text);
+      } else if (auto decoded = Base64Decode(text)) {
+        into.emplace_back(key, std::move(*decoded));
+      }
+    }
+    return 0;
+  }
+
+  static int OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                         size_t length, void* user_data) {
+    ClientConnection& self = Self(user_data);
+    ClientCall* call = self.Find(stream_id);
+    if (!call) return 0;
+    std::string& body = call->body;
+    size_t before = body.size();
+    body.append(reinterpret_cast<const char*>(data), length);
+    size_t limit = call->options.max_response_bytes;
+    if (before < kFrameHeaderBytes && body.size() >= kFrameHeaderBytes) {
+      size_t announced = FramedLength(body);
+      if (announced <= limit) body.reserve(kFrameHeaderBytes + announced);
+    }
+    // The announced length, or the body itself (a second message), may not pass the limit:
+    // the body is held in memory.
+    size_t size = body.size() >= kFrameHeaderBytes ? FramedLength(body) : 0;
+    if (size > limit || body.size() > limit + kFrameHeaderBytes) {
+      size = std::max(size, body.size() - kFrameHeaderBytes);
+      Complete(*call, {StatusCode::kResourceExhausted,
+                       "grpc: received message larger than max (" + std::to_string(size) + " vs. " +
+                           std::to_string(limit) + ")",
+                       {}});
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+    }
+    return 0;
+  }
+
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    ClientConnection& self = Self(user_data);
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      // Streams the server will not process are closed by nghttp2 (REFUSED_STREAM); new
+      // calls go to a new connection.
+      self.draining_ = true;
+      return 0;
+    }
+    if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    // The answer is whole. The stream stays in the table until nghttp2 closes it: the
+    // request may still be in nghttp2's hands if the server answered early.
+    if (ClientCall* call = self.Find(frame->hd.stream_id)) Complete(*call, ResponseStatus(*call));
+    return 0;
+  }
+
+  // A request nghttp2 could not start (after a GOAWAY, or out of stream ids).
+  static int OnFrameNotSent(nghttp2_session*, const nghttp2_frame* frame, int error,
+                            void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    ClientConnection& self = Self(user_data);
+    if (ClientCall* call = self.Find(frame->hd.stream_id)) {
+      Complete(*call,
+               Unavailable(std::string("grpc: the call could not start on the connection to ") +
+                           self.authority_ + ": " + nghttp2_strerror(error)));
+    }
+    self.Forget(frame->hd.stream_id);
+    return 0;
+  }
+
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
+                           void* user_data) {
+    ClientConnection& self = Self(user_data);
+    if (ClientCall* call = self.Find(stream_id)) Complete(*call, ResetStatus(error_code));
+    self.Forget(stream_id);
+    return 0;
+  }
+
+  void Forget(int32_t stream_id) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return;
+    call_streams_.erase(it->second.get());
+    streams_.erase(it);
+  }
+
+  std::weak_ptr<Http2Channel> channel_;
+  Socket socket_;
+  Timer connect_timer_;
+  tcp::endpoint endpoint_;
+  std::string authority_;
+  nghttp2_session* session_ = nullptr;
+  std::array<uint8_t, 32 << 10> read_buffer_;
+  std::string write_buffer_;
+  bool ready_ = false;  // connected, the session exists
+  bool closed_ = false;
+  bool draining_ = false;  // GOAWAY received, or stream ids used up
+  bool writing_ = false;
+  bool receiving_ = false;  // inside nghttp2_session_mem_recv
+  bool connect_timed_out_ = false;
+  std::unordered_map<int32_t, std::shared_ptr<ClientCall>> streams_;
+  std::unordered_map<const ClientCall*, int32_t> call_streams_;
+};
+
+Http2Channel::Http2Channel(asio::io_context& loop, std::string host, uint16_t port)
+    : strand_(asio::make_strand(loop)) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (!ec) endpoint_ = tcp::endpoint(address, port);
+  bool v6 = !ec && address.is_v6();
+  authority_ = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Whoever drops the last reference may be on any thread: what is left ends on the strand.
+Http2Channel::~Http2Channel() {
+  asio::post(strand_, [waiting = std::move(waiting_), connections = std::move(connections_)] {
+    GrpcStatus why = Unavailable("grpc: channel closed");
+    for (auto& call : waiting) Complete(*call, why);
+    for (auto& connection : connections) connection->Terminate(why);
+  });
+}
+
+void Http2Channel::Call(std::string path, std::string request, GrpcCallOptions options,
+                        GrpcReplyCallback done) {
+  auto call = std::make_shared<ClientCall>();
+  if (options.timeout.count() > 0) call->deadline = Clock::now() + options.timeout;
+  call->path = std::move(path);
+  call->request = std::move(request);
+  call->options = std::move(options);
+  call->done = std::move(done);
+  // Posted even from the strand: a `done` that calls again never re-enters nghttp2.
+  asio::post(strand_, [self = shared_from_this(), call = std::move(call)]() mutable {
+    self->Start(std::move(call));
+  });
+}
+
+void Http2Channel::Start(std::shared_ptr<ClientCall> call) {
+  if (!endpoint_) {
+    return Complete(
+        *call,
+        {StatusCode::kInvalidArgument, "grpc: " + authority_ + " is not a numeric address", {}});
+  }
+  if (call->deadline) {
+    call->timer = std::make_unique<Timer>(strand_, *call->deadline);
+    call->timer->async_wait([weak_self = weak_from_this(),
+                             weak_call = std::weak_ptr(call)](boost::system::error_code ec) {
+      auto self = weak_self.lock();
+      auto call = weak_call.lock();
+      if (ec || !self || !call || call->finished) return;
+      self->Expire(call);
+    });
+  }
+  waiting_.push_back(std::move(call));
+  Pump();
+}
+
+void Http2Channel::Expire(const std::shared_ptr<ClientCall>& call) {
+  GrpcStatus status{StatusCode::kDeadlineExceeded, "Deadline Exceeded", {}};
+  auto connections = connections_;  // Cancel may close a connection, which leaves the list
+  for (auto& connection : connections) {
+    if (connection->Cancel(*call, status)) return;
+  }
+  std::erase(waiting_, call);
+  Complete(*call, std::move(status));
+}
+
+void Http2Channel::Pump() {
+  while (!waiting_.empty()) {
+    if (current_ && !current_->usable()) current_.reset();
+    if (!current_) {
+      current_ =
+          std::make_shared<ClientConnection>(weak_from_this(), strand_, *endpoint_, authority_);
+      connections_.push_back(current_);
+      current_->Connect();
+      return;
+    }
+    if (!current_->ready() || !current_->HasRoom()) break;
+    auto call = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (call->finished) continue;
+    if (!current_->Submit(call)) waiting_.push_front(std::move(call));  // out of stream ids
+  }
+  // Kept alive across Flush, which may close it.
+  if (auto connection = current_; connection && connection->ready()) connection->Flush();
+}
+
+void Http2Channel::ConnectionClosed(ClientConnection* connection, bool was_ready,
+                                    const GrpcStatus& why) {
+  std::erase_if(connections_, [&](auto& c) { return c.get() == connection; });
+  if (current_.get() != connection) return;
+  current_.reset();
+  if (!was_ready) {
+    // The calls waiting were waiting for this connection: they fail, and the next call
+    // tries again.
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& call : waiting) Complete(*call, why);
+    return;
+  }
+  Pump();  // calls waiting for room get a new connection
+}
+
+void Http2Channel::Close() {
+  asio::post(strand_, [self = shared_from_this()] {
+    GrpcStatus why = Unavailable("grpc: channel closed");
+    auto waiting = std::move(self->waiting_);
+    self->waiting_.clear();
+    for (auto& call : waiting) Complete(*call, why);
+    self->current_.reset();
+    auto connections = self->connections_;  // Terminate removes each from connections_
+    for (auto& connection : connections) connection->Terminate(why);
+  });
+}
+
+}  // namespace
+
+std::shared_ptr<GrpcChannel> GrpcChannel::Create(asio::io_context& loop, std::string host,
+                                                 uint16_t port) {
+  return std::make_shared<Http2Channel>(loop, std::move(host), port);
+}
+
+}  // namespace dapr::grpcapi

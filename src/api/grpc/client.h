@@ -1,0 +1,83 @@
+// The gRPC client daprd calls other sidecars (ServiceInvocation/CallLocal) and gRPC apps
+// (AppCallback/OnInvoke) with: unary calls over cleartext HTTP/2 (h2c, prior knowledge), on
+// the sidecar's event loop, without blocking. nghttp2 does the HTTP/2; wire.h the gRPC
+// conventions, shared with our server (server.h).
+//
+// Why not gRPC's C++ client: the reasons that kept its server out of daprd (thread
+// switches per call, most of the resident code) apply to its client too, and a channel
+// here is one connection driven by the loop that already serves the caller's request.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/grpc/wire.h"
+#include "dapr/status.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace dapr::grpcapi {
+
+using GrpcMetadata = std::vector<std::pair<std::string, std::string>>;
+
+struct GrpcCallOptions {
+  // 0: none. Sent as grpc-timeout and enforced here too (from the moment Call is made,
+  // connecting and queueing included): the call ends DEADLINE_EXCEEDED and its stream is
+  // cancelled (RST_STREAM CANCEL).
+  std::chrono::milliseconds timeout{0};
+  // Request metadata. Keys lower case; the values of "-bin" keys are raw bytes (sent in
+  // base64). Pseudo-headers and the headers the call sets itself are left out.
+  GrpcMetadata metadata;
+  // A larger response message ends the call RESOURCE_EXHAUSTED (gRPC's default limit).
+  size_t max_response_bytes = 4 << 20;
+};
+
+// What came back: the status, the response message (unframed; empty unless the status is
+// OK), and the response metadata for relaying ("-bin" values decoded; pseudo-headers and
+// grpc-status, grpc-message, grpc-status-details-bin left out: they are in `status`).
+struct GrpcReply {
+  GrpcStatus status;
+  std::string message;
+  GrpcMetadata headers;
+  GrpcMetadata trailers;
+};
+
+using GrpcReplyCallback = std::function<void(GrpcReply)>;
+
+// One HTTP/2 connection to host:port, opened on the first call and again on the next call
+// after it failed. Calls share it as concurrent streams; calls beyond the server's
+// MAX_CONCURRENT_STREAMS wait for a free stream. A transport failure (connection refused
+// or reset, a stream refused or dropped by GOAWAY) ends the call UNAVAILABLE: retrying is
+// the caller's policy, not the channel's.
+class GrpcChannel {
+ public:
+  virtual ~GrpcChannel() = default;
+
+  // host is a numeric IPv4/IPv6 address ("localhost" is taken as 127.0.0.1): no name is
+  // resolved on the loop. Other names fail every call INVALID_ARGUMENT.
+  static std::shared_ptr<GrpcChannel> Create(boost::asio::io_context& loop, std::string host,
+                                             uint16_t port);
+
+  // Starts a unary call of the method at `path` ("/package.Service/Method") with one
+  // serialized request message. From any thread; `done` runs on the loop, exactly once.
+  virtual void Call(std::string path, std::string request, GrpcCallOptions options,
+                    GrpcReplyCallback done) = 0;
+
+  // Ends the connection; calls in flight or waiting end UNAVAILABLE. A later call
+  // connects again.
+  virtual void Close() = 0;
+};
+
+// The code gRPC gives a response whose HTTP status is not 200 and that carries no
+// grpc-status (gRPC's http-grpc-status-mapping table): 404 -> UNIMPLEMENTED, 503 ->
+// UNAVAILABLE...
+StatusCode GrpcCodeForHttpStatus(int http_status);
+
+}  // namespace dapr::grpcapi

@@ -1,0 +1,58 @@
+// Service invocation: finds where a call to an app id goes and hands it on, adding the
+// headers Dapr adds. Both APIs call it: HTTP (/v1.0/invoke, dapr-app-id) and gRPC
+// (InvokeService). A call to this sidecar's own app id goes down the app channel; a call to
+// another app id goes to that app's sidecar (RemoteInvoker), which hands it to its app with
+// InvokeLocal.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "channel/app_channel.h"
+
+namespace dapr::blocks {
+
+// "app" or "app.namespace".
+struct InvokeTarget {
+  std::string app_id;
+  std::string app_namespace;  // empty: the caller's
+};
+ApiResult<InvokeTarget> ParseInvokeTarget(std::string_view target);
+
+// The way to other apps' sidecars (name resolution, then the sidecar-to-sidecar channel).
+class RemoteInvoker {
+ public:
+  virtual ~RemoteInvoker() = default;
+  // A failure is an ApiError whose message is the cause; the block names the app.
+  virtual void Invoke(const InvokeTarget& target, channel::AppRequest request,
+                      channel::AppCallback done) = 0;
+};
+
+class InvocationBlock {
+ public:
+  // app_channel: the sidecar's own app; null when daprd runs without --app-port.
+  InvocationBlock(std::string app_id, std::string app_namespace, channel::AppChannel* app_channel)
+      : app_id_(std::move(app_id)),
+        app_namespace_(std::move(app_namespace)),
+        app_channel_(app_channel) {}
+
+  // Set once at start-up, before any call; without one, other app ids are not found.
+  void SetRemoteInvoker(RemoteInvoker* remote) { remote_ = remote; }
+
+  // done runs once, on the event loop or on the calling thread for an immediate error.
+  void Invoke(std::string_view target, channel::AppRequest request,
+              channel::AppCallback done) const;
+
+  // A call another sidecar forwards to this one's app (its headers already say who called).
+  void InvokeLocal(channel::AppRequest request, channel::AppCallback done) const;
+
+ private:
+  bool IsSelf(const InvokeTarget& target) const;
+
+  std::string app_id_;
+  std::string app_namespace_;
+  channel::AppChannel* app_channel_;
+  RemoteInvoker* remote_ = nullptr;
+};
+
+}  // namespace dapr::blocks

@@ -1,0 +1,254 @@
+#include "channel/http_app_channel.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace dapr::channel {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Stream = beast::basic_stream<tcp, Strand>;
+
+namespace {
+
+// Headers that belong to one hop, or that the channel sets itself: never relayed.
+bool IsHopHeader(std::string_view name) {
+  static constexpr std::string_view kHop[] = {
+      "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+      "te",         "trailer",    "transfer-encoding", "upgrade",           "host",
+      "content-length", "content-type"};
+  for (std::string_view hop : kHop) {
+    if (beast::iequals(name, hop)) return true;
+  }
+  return false;
+}
+
+// The app's address, resolved once when the channel is made (at start-up, never on the
+// event loop). An unresolvable name leaves the unspecified address: calls then fail.
+tcp::endpoint AppEndpoint(asio::io_context& loop, const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) return {address, port};
+  tcp::resolver resolver(loop);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty()) return {};
+  return *results.begin();
+}
+
+// One keep-alive connection to the app.
+struct Connection {
+  explicit Connection(Strand strand) : stream(std::move(strand)) {}
+  Stream stream;
+  beast::flat_buffer buffer;
+};
+
+}  // namespace
+
+class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel::Impl> {
+ public:
+  Impl(asio::io_context& loop, HttpAppChannelOptions options)
+      : strand_(asio::make_strand(loop)),
+        options_(std::move(options)),
+        endpoint_(AppEndpoint(loop, options_.host, options_.port)) {}
+
+  void Invoke(AppRequest request, AppCallback done) {
+    asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
+                             done = std::move(done)]() mutable {
+      if (self->options_.max_concurrency > 0 && self->active_ >= self->options_.max_concurrency) {
+        self->waiting_.push_back({std::move(request), std::move(done)});
+        return;
+      }
+      self->Start(std::move(request), std::move(done));
+    });
+  }
+
+  // On the strand: a call is over; its connection goes back to the pool if it may be reused.
+  void Finished(std::unique_ptr<Connection> connection) {
+    if (connection && idle_.size() < options_.max_idle_connections) {
+      idle_.push_back(std::move(connection));
+    }
+    --active_;
+    if (!waiting_.empty()) {
+      Pending next = std::move(waiting_.front());
+      waiting_.pop_front();
+      Start(std::move(next.request), std::move(next.done));
+    }
+  }
+
+  std::unique_ptr<Connection> TakeIdle() {
+    if (idle_.empty()) return nullptr;
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    return connection;
+  }
+
+  Strand strand() const { return strand_; }
+  const HttpAppChannelOptions& options() const { return options_; }
+  const tcp::endpoint& endpoint() const { return endpoint_; }
+
+ private:
+  struct Pending {
+    AppRequest request;
+    AppCallback done;
+  };
+
+  void Start(AppRequest request, AppCallback done);
+
+  Strand strand_;
+  HttpAppChannelOptions options_;
+  tcp::endpoint endpoint_;
+  size_t active_ = 0;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::deque<Pending> waiting_;
+};
+
+namespace {
+
+// One call: connect (or reuse), write the request, read the answer. A pooled connection the
+// app has closed meanwhile fails before any answer arrives: the call then goes once more on
+// a new connection, which is safe because the app never saw it.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<HttpAppChannel::Impl> channel, AppRequest request, AppCallback done)
+      : channel_(std::move(channel)), done_(std::move(done)) {
+    BuildRequest(std::move(request));
+  }
+
+  void Run() {
+    connection_ = channel_->TakeIdle();
+    if (connection_) {
+      reused_ = true;
+      return Write();
+    }
+    Connect();
+  }
+
+ private:
+  void BuildRequest(AppRequest request) {
+    verb_text_ = request.verb;
+    target_ = "/" + request.method;
+    if (!request.query.empty()) target_ += "?" + request.query;
+    request_.method_string(request.verb);
+    request_.target(target_);
+    request_.version(11);
+    for (auto& [name, value] : request.headers) {
+      if (!IsHopHeader(name)) request_.insert(name, value);
+    }
+    const auto& options = channel_->options();
+    request_.set(bhttp::field::host, options.host + ":" + std::to_string(options.port));
+    if (!options.app_api_token.empty()) request_.set("dapr-api-token", options.app_api_token);
+    if (!request.content_type.empty()) request_.set(bhttp::field::content_type, request.content_type);
+    request_.keep_alive(true);
+    request_.body() = std::move(request.body);
+    request_.prepare_payload();
+  }
+
+  void Connect() {
+    connection_ = std::make_unique<Connection>(channel_->strand());
+    connection_->stream.async_connect(
+        channel_->endpoint(), [self = shared_from_this()](beast::error_code ec) {
+          if (ec) return self->Fail(ec);
+          self->connection_->stream.socket().set_option(tcp::no_delay(true), ec);
+          self->Write();
+        });
+  }
+
+  void Write() {
+    bhttp::async_write(connection_->stream, request_,
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->RetryOrFail(ec);
+                         self->Read();
+                       });
+  }
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(channel_->options().max_response_bytes);
+    // An answer to HEAD has no body, whatever its Content-Length says.
+    if (verb_text_ == "HEAD") parser_->skip(true);
+    bhttp::async_read(connection_->stream, connection_->buffer, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->RetryOrFail(ec);
+                        self->Answer();
+                      });
+  }
+
+  void RetryOrFail(beast::error_code ec) {
+    bool nothing_received = !parser_ || !parser_->got_some();
+    if (reused_ && nothing_received) {
+      reused_ = false;
+      connection_.reset();
+      parser_.reset();
+      return Connect();
+    }
+    Fail(ec);
+  }
+
+  void Answer() {
+    auto message = parser_->release();
+    AppResponse response;
+    response.status = static_cast<int>(message.result_int());
+    for (const auto& field : message) {
+      std::string_view name(field.name_string().data(), field.name_string().size());
+      if (beast::iequals(name, "content-type")) {
+        response.content_type = std::string(field.value());
+      } else if (!IsHopHeader(name)) {
+        response.headers.emplace_back(std::string(name), std::string(field.value()));
+      }
+    }
+    response.body = std::move(message.body());
+    bool reusable = message.keep_alive();
+    Complete(reusable ? std::move(connection_) : nullptr, std::move(response));
+  }
+
+  void Fail(beast::error_code ec) {
+    std::string cause = "error invoking app channel: " + verb_text_ + " http://" +
+                        channel_->options().host + ":" +
+                        std::to_string(channel_->options().port) + target_ + ": " + ec.message();
+    if (ec == bhttp::error::body_limit) {
+      cause = "error invoking app channel: the app's response is larger than " +
+              std::to_string(channel_->options().max_response_bytes) + " bytes";
+    }
+    Complete(nullptr, blocks::errors::InvokeCause(std::move(cause)));
+  }
+
+  void Complete(std::unique_ptr<Connection> reusable, blocks::ApiResult<AppResponse> result) {
+    channel_->Finished(std::move(reusable));
+    done_(std::move(result));
+  }
+
+  std::shared_ptr<HttpAppChannel::Impl> channel_;
+  AppCallback done_;
+  std::string verb_text_;
+  std::string target_;
+  bhttp::request<bhttp::string_body> request_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::unique_ptr<Connection> connection_;
+  bool reused_ = false;
+};
+
+}  // namespace
+
+void HttpAppChannel::Impl::Start(AppRequest request, AppCallback done) {
+  ++active_;
+  std::make_shared<Exchange>(shared_from_this(), std::move(request), std::move(done))->Run();
+}
+
+HttpAppChannel::HttpAppChannel(asio::io_context& loop, HttpAppChannelOptions options)
+    : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
+HttpAppChannel::~HttpAppChannel() = default;
+
+void HttpAppChannel::Invoke(AppRequest request, AppCallback done) {
+  impl_->Invoke(std::move(request), std::move(done));
+}
+
+}  // namespace dapr::channel

@@ -1,0 +1,75 @@
+#include "channel/sidecar_invoker.h"
+
+#include "api/grpc/client.h"
+#include "channel/internal_invoke.h"
+
+namespace dapr::channel {
+namespace {
+
+// "host:port" or "[v6]:port" from the resolver.
+bool SplitAddress(const std::string& address, std::string& host, uint16_t& port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return false;
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int value = std::atoi(address.c_str() + colon + 1);
+  if (value <= 0 || value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+blocks::ApiError Cause(std::string message) { return blocks::errors::InvokeCause(std::move(message)); }
+
+}  // namespace
+
+SidecarInvoker::SidecarInvoker(boost::asio::io_context& loop, WorkerPool& pool,
+                               nameresolution::Resolver& resolver, size_t max_response_bytes)
+    : loop_(loop), pool_(pool), resolver_(resolver), max_response_bytes_(max_response_bytes) {}
+
+SidecarInvoker::~SidecarInvoker() {
+  std::lock_guard lock(mutex_);
+  for (auto& [address, channel] : channels_) channel->Close();
+}
+
+void SidecarInvoker::Invoke(const blocks::InvokeTarget& target, AppRequest request,
+                            AppCallback done) {
+  pool_.Post([this, target, request = std::move(request), done = std::move(done)]() mutable {
+    auto address = resolver_.Resolve({target.app_id, target.app_namespace});
+    if (!address.ok()) {
+      std::string cause = "couldn't find service: " + target.app_id;
+      if (address.error().code() != StatusCode::kNotFound) cause += ": " + address.error().message();
+      return done(Cause(std::move(cause)));
+    }
+    Send(*address, std::move(request), std::move(done));
+  });
+}
+
+std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  auto& channel = channels_[address];
+  if (!channel) {
+    std::string host;
+    uint16_t port = 0;
+    if (!SplitAddress(address, host, port)) return nullptr;
+    channel = grpcapi::GrpcChannel::Create(loop_, host, port);
+  }
+  return channel;
+}
+
+void SidecarInvoker::Send(const std::string& address, AppRequest request, AppCallback done) {
+  auto channel = ChannelTo(address);
+  if (!channel) return done(Cause("invalid sidecar address " + address));
+  grpcapi::GrpcCallOptions options;
+  options.max_response_bytes = max_response_bytes_;
+  channel->Call(kCallLocalMethod, ToInternalRequest(std::move(request)).SerializeAsString(),
+                std::move(options), [done = std::move(done)](grpcapi::GrpcReply reply) {
+                  if (!reply.status.ok()) return done(Cause(std::move(reply.status.message)));
+                  internals::InternalInvokeResponse response;
+                  if (!response.ParseFromString(reply.message)) {
+                    return done(Cause("malformed response from the app's sidecar"));
+                  }
+                  done(FromInternalResponse(response));
+                });
+}
+
+}  // namespace dapr::channel

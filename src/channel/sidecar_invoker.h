@@ -1,0 +1,46 @@
+// Calls to other apps: finds the app's sidecar with the name resolver, then sends the call
+// over the sidecar-to-sidecar channel (gRPC ServiceInvocation/CallLocal), one HTTP/2
+// connection per sidecar, kept.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "blocks/invocation/invocation_block.h"
+#include "common/worker_pool.h"
+#include "dapr/nameresolution/resolver.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace dapr::grpcapi {
+class GrpcChannel;
+}  // namespace dapr::grpcapi
+
+namespace dapr::channel {
+
+class SidecarInvoker final : public blocks::RemoteInvoker {
+ public:
+  // The resolver may block (a file lookup): it is asked on the worker pool.
+  SidecarInvoker(boost::asio::io_context& loop, WorkerPool& pool,
+                 nameresolution::Resolver& resolver, size_t max_response_bytes);
+  ~SidecarInvoker() override;
+
+  void Invoke(const blocks::InvokeTarget& target, AppRequest request, AppCallback done) override;
+
+ private:
+  std::shared_ptr<grpcapi::GrpcChannel> ChannelTo(const std::string& address);
+  void Send(const std::string& address, AppRequest request, AppCallback done);
+
+  boost::asio::io_context& loop_;
+  WorkerPool& pool_;
+  nameresolution::Resolver& resolver_;
+  size_t max_response_bytes_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<grpcapi::GrpcChannel>> channels_;
+};
+
+}  // namespace dapr::channel
