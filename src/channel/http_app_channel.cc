@@ -1,5 +1,7 @@
 #include "channel/http_app_channel.h"
 
+#include "common/loop_types.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +17,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
+using loop::Strand;
 using Stream = beast::basic_stream<tcp, Strand>;
 
 namespace {

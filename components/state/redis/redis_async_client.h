@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "common/loop_types.h"
 #include "components/state/redis/redis_connection.h"
 
 struct redisAsyncContext;
@@ -47,10 +48,8 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   void CheckTimeouts();
   static void OnReply(redisAsyncContext* context, void* reply, void* privdata);
 
-  // Concrete executor types throughout: a type-erased executor allocates on each wait.
-  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-  using Timer = boost::asio::basic_waitable_timer<
-      std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
+  using Strand = loop::Strand;  // concrete executor types: see common/loop_types.h
+  using Timer = loop::Timer;
 
   Strand strand_;
   RedisConnectOptions options_;

@@ -1,5 +1,7 @@
 #include "api/grpc/client.h"
 
+#include "api/grpc/h2_session.h"
+
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
@@ -43,17 +45,10 @@ StatusCode GrpcCodeForHttpStatus(int http_status) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Strand = asio::strand<asio::io_context::executor_type>;
-// Concrete executor types: a type-erased executor allocates on every operation.
-using Socket = asio::basic_stream_socket<tcp, Strand>;
-using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Strand>;
+using loop::Strand;
+using loop::Timer;
+using Socket = loop::TcpSocket;
 
-// Our receive windows, as the server's: a response of a few hundred KiB arrives in one round
-// trip, and the connection window lets streams not starve one another.
-constexpr int32_t kStreamWindow = 1 << 20;
-constexpr int32_t kConnectionWindow = 16 << 20;
-// Bytes gathered from nghttp2 before a socket write starts.
-constexpr size_t kWriteChunk = 64 << 10;
 // An address that does not answer at all would otherwise hold calls without a deadline for
 // the kernel's SYN retries (minutes). gRPC's own minimum connect timeout.
 constexpr auto kConnectTimeout = std::chrono::seconds(20);
@@ -364,31 +359,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     Close(why);
   }
 
-  // Sends what nghttp2 has queued, trying the socket at once: a request usually fits in
-  // the socket buffer, which spares an asynchronous write (a loop turn per call).
+  // Sends what nghttp2 has queued (h2_flush.h).
   void Flush() {
     if (writing_ || closed_ || receiving_ || !ready_) return;
-    for (;;) {
-      while (write_buffer_.size() < kWriteChunk) {
-        const uint8_t* data = nullptr;
-        ssize_t n = nghttp2_session_mem_send(session_, &data);
-        if (n < 0) return Close(ProtocolError(n));
-        if (n == 0) break;
-        write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-      }
-      if (write_buffer_.empty()) {
-        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
-          Close(
-              Unavailable("grpc: connection to " + authority_ + " closed by the server (GOAWAY)"));
-        }
-        return;
-      }
-      boost::system::error_code ec;
-      size_t written = socket_.write_some(asio::buffer(write_buffer_), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {}, written = 0;
-      if (ec) return Close(Lost(ec));
-      write_buffer_.erase(0, written);
-      if (!write_buffer_.empty()) break;  // the socket buffer is full: wait for room
+    boost::system::error_code ec;
+    switch (FlushSession(session_, socket_, write_buffer_, ec)) {
+      case H2Flush::kSent: return;
+      case H2Flush::kSessionDone:
+        return Close(
+            Unavailable("grpc: connection to " + authority_ + " closed by the server (GOAWAY)"));
+      case H2Flush::kSessionError:
+        return Close(Unavailable("grpc: HTTP/2 error on the connection to " + authority_));
+      case H2Flush::kSocketError: return Close(Lost(ec));
+      case H2Flush::kWaitForRoom: break;
     }
     writing_ = true;
     asio::async_write(socket_, asio::buffer(write_buffer_),
@@ -413,13 +396,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     int rv = nghttp2_session_client_new(&session_, callbacks, this);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
-    nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
-    };
-    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2) != 0) return false;
-    return nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                                 kConnectionWindow) == 0;
+    return AnnounceSettings(session_, {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}});
   }
 
   void Read() {

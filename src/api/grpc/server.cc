@@ -18,27 +18,20 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "api/grpc/h2_session.h"
 #include "api/listen.h"
 
 namespace dapr::grpcapi {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
-// The socket names its executor's type: a type-erased executor allocated on every operation.
-using Socket = asio::basic_stream_socket<tcp, Strand>;
-using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
+using loop::Strand;
+using loop::Timer;
+using Socket = loop::TcpSocket;
 
 namespace {
 
-// HTTP/2 settings we announce. A stream window of 1 MiB lets a request of a few hundred KiB
-// arrive in one round trip; the connection window is larger so that streams do not starve
-// one another.
+// How many calls one client may have in flight on one connection.
 constexpr uint32_t kMaxConcurrentStreams = 1000;
-constexpr int32_t kStreamWindow = 1 << 20;
-constexpr int32_t kConnectionWindow = 16 << 20;
-// Bytes gathered from nghttp2 before a socket write starts.
-constexpr size_t kWriteChunk = 64 << 10;
 
 nghttp2_nv Header(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
@@ -215,13 +208,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     int rv = nghttp2_session_server_new(&session_, callbacks, this);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
-    nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
-    };
-    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2) != 0) return false;
-    return nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                                 kConnectionWindow) == 0;
+    return AnnounceSettings(session_, {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams}});
   }
 
   void Read() {
@@ -238,29 +225,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  // Sends what nghttp2 has queued; once nothing is left to read or write, closes. The
-  // write is tried at once: an answer usually fits in the socket buffer, which spares an
-  // asynchronous write and its completion handler (a loop turn per call).
+  // Sends what nghttp2 has queued; once nothing is left to read or write, closes.
   void Flush() {
     if (writing_ || closed_) return;
-    for (;;) {
-      while (write_buffer_.size() < kWriteChunk) {
-        const uint8_t* data = nullptr;
-        ssize_t n = nghttp2_session_mem_send(session_, &data);
-        if (n < 0) return Close();
-        if (n == 0) break;
-        write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-      }
-      if (write_buffer_.empty()) {
-        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) Close();
-        return;
-      }
-      boost::system::error_code ec;
-      size_t written = socket_.write_some(asio::buffer(write_buffer_), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {}, written = 0;
-      if (ec) return Close();
-      write_buffer_.erase(0, written);
-      if (!write_buffer_.empty()) break;  // the socket buffer is full: wait for room
+    boost::system::error_code ec;
+    switch (FlushSession(session_, socket_, write_buffer_, ec)) {
+      case H2Flush::kSent: return;
+      case H2Flush::kSessionDone:
+      case H2Flush::kSessionError:
+      case H2Flush::kSocketError: return Close();
+      case H2Flush::kWaitForRoom: break;
     }
     writing_ = true;
     asio::async_write(socket_, asio::buffer(write_buffer_),

@@ -20,6 +20,7 @@
 
 #include "api/http/error_response.h"
 #include "api/listen.h"
+#include "common/loop_types.h"
 #include "blocks/errors.h"
 
 namespace dapr::http {
@@ -27,9 +28,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-// Sockets name their executor's type: a type-erased executor allocates on every operation.
-using Strand = asio::strand<asio::io_context::executor_type>;
-using Stream = beast::basic_stream<tcp, Strand>;
+using loop::Strand;
+using Stream = beast::basic_stream<tcp, Strand>;  // concrete executor: see loop_types.h
 
 namespace {
 
