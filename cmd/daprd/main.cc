@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   if (!options.config_paths.empty()) {
     spdlog::warn("--config is accepted but Configuration resources are not applied yet");
   }
-  if (options.app_port > 0 && options.app_protocol != "http") {
+  if (options.app_port > 0 && options.app_protocol != "http" && options.app_protocol != "grpc") {
     spdlog::warn("--app-protocol {} is not implemented yet: there is no app channel",
                  options.app_protocol);
   }

@@ -19,6 +19,7 @@
 #include "blocks/lifecycle/lifecycle_block.h"
 #include "blocks/metadata/metadata_block.h"
 #include "blocks/state/state_block.h"
+#include "channel/grpc_app_channel.h"
 #include "channel/http_app_channel.h"
 #include "channel/sidecar_invoker.h"
 #include "runtime/component_loader.h"
@@ -36,10 +37,19 @@ struct Runtime::Parts {
         app_channel(MakeAppChannel(loop, o)),
         invocation(o.app_id, o.app_namespace, app_channel.get()) {}
 
-  // The channel to the app, when there is an app (--app-port) that speaks HTTP.
+  // The channel to the app, when there is an app (--app-port) that speaks HTTP or gRPC.
   static std::unique_ptr<channel::AppChannel> MakeAppChannel(boost::asio::io_context& loop,
                                                              const Options& o) {
-    if (o.app_port <= 0 || o.app_protocol != "http") return nullptr;
+    if (o.app_port <= 0) return nullptr;
+    if (o.app_protocol == "grpc") {
+      channel::GrpcAppChannelOptions options;
+      options.host = o.app_channel_address;
+      options.port = static_cast<uint16_t>(o.app_port);
+      options.max_response_bytes = o.max_body_bytes;
+      options.app_api_token = o.app_api_token;
+      return std::make_unique<channel::GrpcAppChannel>(loop, std::move(options));
+    }
+    if (o.app_protocol != "http") return nullptr;
     channel::HttpAppChannelOptions options;
     options.host = o.app_channel_address;
     options.port = static_cast<uint16_t>(o.app_port);

@@ -1,0 +1,114 @@
+#include "channel/grpc_app_channel.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+
+#include "api/grpc/client.h"
+#include "dapr/proto/common/v1/common.pb.h"
+
+namespace dapr::channel {
+namespace {
+
+namespace common = ::dapr::proto::common::v1;
+constexpr const char* kOnInvoke = "/dapr.proto.runtime.v1.AppCallback/OnInvoke";
+
+common::HTTPExtension::Verb VerbOf(const std::string& text) {
+  common::HTTPExtension::Verb verb = common::HTTPExtension::NONE;
+  if (!common::HTTPExtension::Verb_Parse(text, &verb)) return common::HTTPExtension::POST;
+  return verb;
+}
+
+// Request headers travel as metadata: lower-case token names only; grpc-*, pseudo and
+// HTTP/1 framing headers belong to the transports (HTTP/2 refuses a stream carrying them).
+bool IsMetadataName(std::string_view name) {
+  if (name.empty() || name.rfind("grpc-", 0) == 0) return false;
+  for (std::string_view framing : {"content-length", "content-type", "host", "connection",
+                                   "keep-alive", "transfer-encoding", "te", "upgrade"}) {
+    if (name == framing) return false;
+  }
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+AppResponse FromError(const grpcapi::GrpcStatus& status) {
+  AppResponse response;
+  response.status = HttpStatusOfGrpcCode(status.code);
+  response.content_type = "application/json";
+  nlohmann::json body = {{"code", static_cast<int>(status.code)}, {"message", status.message},
+                         {"details", nlohmann::json::array()}};
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+}  // namespace
+
+int HttpStatusOfGrpcCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kCancelled: return 408;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kDeadlineExceeded: return 504;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kFailedPrecondition: return 400;
+    case StatusCode::kAborted: return 409;
+    case StatusCode::kOutOfRange: return 400;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kUnavailable: return 503;
+    default: return 500;  // Unknown, Internal, DataLoss
+  }
+}
+
+GrpcAppChannel::GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOptions options)
+    : options_(std::move(options)),
+      channel_(grpcapi::GrpcChannel::Create(loop, options_.host, options_.port)) {}
+
+GrpcAppChannel::~GrpcAppChannel() { channel_->Close(); }
+
+void GrpcAppChannel::Invoke(AppRequest request, AppCallback done) {
+  common::InvokeRequest message;
+  message.set_method(std::move(request.method));
+  message.set_content_type(std::move(request.content_type));
+  message.mutable_data()->set_value(std::move(request.body));
+  auto* http = message.mutable_http_extension();
+  http->set_verb(VerbOf(request.verb));
+  http->set_querystring(std::move(request.query));
+  grpcapi::GrpcCallOptions options;
+  options.max_response_bytes = options_.max_response_bytes;
+  for (auto& [name, value] : request.headers) {
+    if (IsMetadataName(name)) options.metadata.emplace_back(std::move(name), std::move(value));
+  }
+  if (!options_.app_api_token.empty()) options.metadata.emplace_back("dapr-api-token", options_.app_api_token);
+  std::string target = "grpc://" + options_.host + ":" + std::to_string(options_.port);
+  channel_->Call(kOnInvoke, message.SerializeAsString(), std::move(options),
+                 [target, done = std::move(done)](grpcapi::GrpcReply reply) {
+                   if (reply.status.code == StatusCode::kUnavailable) {
+                     return done(blocks::errors::InvokeCause("error invoking app channel: " + target +
+                                                             ": " + reply.status.message));
+                   }
+                   if (!reply.status.ok()) return done(FromError(reply.status));
+                   common::InvokeResponse answer;
+                   if (!answer.ParseFromString(reply.message)) {
+                     return done(blocks::errors::InvokeCause("the app's OnInvoke answer is not an InvokeResponse"));
+                   }
+                   AppResponse response;
+                   response.content_type = std::move(*answer.mutable_content_type());
+                   response.body = std::move(*answer.mutable_data()->mutable_value());
+                   for (auto& [name, value] : reply.headers) {
+                     // The app's metadata; its transport headers are not the caller's business.
+                     if (IsMetadataName(name)) response.headers.emplace_back(name, value);
+                   }
+                   done(std::move(response));
+                 });
+}
+
+}  // namespace dapr::channel

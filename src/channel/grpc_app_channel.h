@@ -1,0 +1,45 @@
+// The gRPC app channel (--app-protocol grpc): calls the app's AppCallback/OnInvoke with our
+// gRPC client on the event loop, and answers in the app channel's HTTP-shaped terms, as
+// Dapr does: a gRPC error becomes the HTTP status Dapr maps it to, with the status as JSON.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "channel/app_channel.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace dapr::grpcapi {
+class GrpcChannel;
+}  // namespace dapr::grpcapi
+
+namespace dapr::channel {
+
+struct GrpcAppChannelOptions {
+  std::string host = "127.0.0.1";  // numeric, or localhost
+  uint16_t port = 0;
+  size_t max_response_bytes = 4u << 20;
+  std::string app_api_token;       // APP_API_TOKEN, sent as dapr-api-token metadata
+};
+
+// HTTP status for a gRPC code, as Dapr maps an app's gRPC answer for an HTTP caller.
+int HttpStatusOfGrpcCode(StatusCode code);
+
+class GrpcAppChannel final : public AppChannel {
+ public:
+  GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOptions options);
+  ~GrpcAppChannel() override;
+
+  void Invoke(AppRequest request, AppCallback done) override;
+
+ private:
+  GrpcAppChannelOptions options_;
+  std::shared_ptr<grpcapi::GrpcChannel> channel_;
+};
+
+}  // namespace dapr::channel
