@@ -38,7 +38,7 @@ bool IsMetadataName(std::string_view name) {
 
 AppResponse FromError(const grpcapi::GrpcStatus& status) {
   AppResponse response;
-  response.status = HttpStatusOfGrpcCode(status.code);
+  response.status = blocks::HttpStatusFromCode(status.code);
   response.content_type = "application/json";
   nlohmann::json body = {{"code", static_cast<int>(status.code)}, {"message", status.message},
                          {"details", nlohmann::json::array()}};
@@ -47,26 +47,6 @@ AppResponse FromError(const grpcapi::GrpcStatus& status) {
 }
 
 }  // namespace
-
-int HttpStatusOfGrpcCode(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kCancelled: return 408;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kDeadlineExceeded: return 504;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kFailedPrecondition: return 400;
-    case StatusCode::kAborted: return 409;
-    case StatusCode::kOutOfRange: return 400;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;  // Unknown, Internal, DataLoss
-  }
-}
 
 GrpcAppChannel::GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOptions options)
     : options_(std::move(options)),

@@ -27,9 +27,6 @@ struct GrpcAppChannelOptions {
   std::string app_api_token;       // APP_API_TOKEN, sent as dapr-api-token metadata
 };
 
-// HTTP status for a gRPC code, as Dapr maps an app's gRPC answer for an HTTP caller.
-int HttpStatusOfGrpcCode(StatusCode code);
-
 class GrpcAppChannel final : public AppChannel {
  public:
   GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOptions options);
