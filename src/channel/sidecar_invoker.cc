@@ -63,7 +63,14 @@ void SidecarInvoker::Send(const std::string& address, AppRequest request, AppCal
   options.max_response_bytes = max_response_bytes_;
   channel->Call(kCallLocalMethod, ToInternalRequest(std::move(request)).SerializeAsString(),
                 std::move(options), [done = std::move(done)](grpcapi::GrpcReply reply) {
-                  if (!reply.status.ok()) return done(Cause(std::move(reply.status.message)));
+                  if (!reply.status.ok()) {
+                    auto error = Cause(std::move(reply.status.message));
+                    // The other sidecar could not be reached: the built-in retry's case.
+                    if (reply.status.code == StatusCode::kUnavailable) {
+                      error.grpc_code = StatusCode::kUnavailable;
+                    }
+                    return done(std::move(error));
+                  }
                   internals::InternalInvokeResponse response;
                   if (!response.ParseFromString(reply.message)) {
                     return done(Cause("malformed response from the app's sidecar"));

@@ -84,16 +84,29 @@ Result<ComponentSpec> ParseComponent(const YAML::Node& doc, const std::string& s
 Result<std::vector<ComponentSpec>> ParseResources(const std::string& yaml_text,
                                                   const std::string& source,
                                                   const LoadContext& context) {
+  auto resources = ParseResourceDocuments(yaml_text, source, context);
+  if (!resources.ok()) return resources.error();
+  return std::move(resources->components);
+}
+
+Result<Resources> ParseResourceDocuments(const std::string& yaml_text, const std::string& source,
+                                         const LoadContext& context) {
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(source + ": invalid YAML: " + e.what());
   }
-  std::vector<ComponentSpec> out;
+  Resources out;
   for (const auto& doc : documents) {
     if (!doc || !doc.IsMap()) continue;
     std::string kind = Scalar(doc["kind"]);
+    if (kind == "Resiliency") {
+      auto policies = resiliency::ParseResiliency(doc);
+      if (!policies.ok()) return InvalidArgument(source + ": " + policies.error().message());
+      out.resiliency.push_back(std::move(policies).value());
+      continue;
+    }
     if (kind != "Component") {
       spdlog::debug("skipping resource of kind '{}' in {} (not supported yet)", kind, source);
       continue;
@@ -109,14 +122,21 @@ Result<std::vector<ComponentSpec>> ParseResources(const std::string& yaml_text,
       spdlog::debug("component {} in {} is not scoped to this app", spec->name, source);
       continue;
     }
-    out.push_back(std::move(spec).value());
+    out.components.push_back(std::move(spec).value());
   }
   return out;
 }
 
 Result<std::vector<ComponentSpec>> LoadResources(const std::vector<std::string>& paths,
                                                  const LoadContext& context) {
-  std::vector<ComponentSpec> out;
+  auto resources = LoadAllResources(paths, context);
+  if (!resources.ok()) return resources.error();
+  return std::move(resources->components);
+}
+
+Result<Resources> LoadAllResources(const std::vector<std::string>& paths,
+                                   const LoadContext& context) {
+  Resources out;
   for (const auto& path : paths) {
     std::error_code ec;
     if (!fs::is_directory(path, ec)) {
@@ -132,9 +152,10 @@ Result<std::vector<ComponentSpec>> LoadResources(const std::vector<std::string>&
       std::ifstream in(file);
       std::stringstream text;
       text << in.rdbuf();
-      auto specs = ParseResources(text.str(), file.string(), context);
-      if (!specs.ok()) return specs.error();
-      for (auto& spec : *specs) out.push_back(std::move(spec));
+      auto resources = ParseResourceDocuments(text.str(), file.string(), context);
+      if (!resources.ok()) return resources.error();
+      for (auto& spec : resources->components) out.components.push_back(std::move(spec));
+      for (auto& spec : resources->resiliency) out.resiliency.push_back(std::move(spec));
     }
   }
   return out;

@@ -1,6 +1,6 @@
 // Reads Dapr resource files (apiVersion dapr.io/v1alpha1) from the resources paths: every
-// *.yaml / *.yml file, multi-document files included. Components are returned; other
-// kinds are skipped for now with a debug line.
+// *.yaml / *.yml file, multi-document files included. Components and Resiliency policies
+// are returned; other kinds are skipped for now with a debug line.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 
 #include "dapr/component_metadata.h"
 #include "dapr/status.h"
+#include "resiliency/spec.h"
 
 namespace dapr::runtime {
 
@@ -29,13 +30,25 @@ struct LoadContext {
   std::string app_namespace;  // NAMESPACE env; empty in plain standalone
 };
 
+struct Resources {
+  std::vector<ComponentSpec> components;
+  std::vector<resiliency::ResiliencySpec> resiliency;  // scopes are applied later
+};
+
 // Parses one YAML text (possibly several documents). Components not visible to this app
 // (scopes, namespace) are left out. Errors name the file and the field.
+Result<Resources> ParseResourceDocuments(const std::string& yaml_text, const std::string& source,
+                                         const LoadContext& context);
+
+// Every resource of every file in the directories, in name order.
+Result<Resources> LoadAllResources(const std::vector<std::string>& paths,
+                                   const LoadContext& context);
+
+// The components only, of one YAML text / of the directories.
 Result<std::vector<ComponentSpec>> ParseResources(const std::string& yaml_text,
                                                   const std::string& source,
                                                   const LoadContext& context);
 
-// Loads every resource file in the directories, in name order.
 Result<std::vector<ComponentSpec>> LoadResources(const std::vector<std::string>& paths,
                                                  const LoadContext& context);
 

@@ -125,7 +125,7 @@ TEST(ResourceLoaderTest, OtherKindsAndEmptyDocumentsAreSkipped) {
       "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: sub}\n"
       "spec: {topic: orders}\n"
       "---\n"
-      "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: res}\n"
+      "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata: {name: ep}\n"
       "---\n"
       "metadata: {name: nokind}\nspec: {type: state.redis}\n"
       "---\n"
@@ -133,6 +133,29 @@ TEST(ResourceLoaderTest, OtherKindsAndEmptyDocumentsAreSkipped) {
       "---\n"
       "kind: component\nmetadata: {name: lowercase-kind}\nspec: {type: state.redis}\n");
   EXPECT_EQ(Names(specs), (std::vector<std::string>{"kept"}));
+}
+
+TEST(ResourceLoaderTest, ResiliencyDocumentsAreReturnedBesideComponents) {
+  std::string yaml = Component("kept") +
+                     "---\n"
+                     "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: res}\n"
+                     "spec:\n  policies:\n    timeouts: {short: 1s}\n"
+                     "  targets:\n    apps:\n      app1: {timeout: short}\n";
+  auto resources = ParseResourceDocuments(yaml, "res.yaml", {"app1", ""});
+  ASSERT_TRUE(resources.ok()) << resources.error().message();
+  EXPECT_EQ(Names(resources->components), (std::vector<std::string>{"kept"}));
+  ASSERT_EQ(resources->resiliency.size(), 1u);
+  EXPECT_EQ(resources->resiliency[0].name, "res");
+}
+
+TEST(ResourceLoaderTest, AMalformedResiliencyDocumentIsAnErrorNamingTheFile) {
+  std::string yaml =
+      "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: res}\n"
+      "spec:\n  policies:\n    timeouts: {short: soon}\n";
+  auto resources = ParseResourceDocuments(yaml, "bad.yaml", {"app1", ""});
+  ASSERT_FALSE(resources.ok());
+  EXPECT_NE(resources.error().message().find("bad.yaml"), std::string::npos)
+      << resources.error().message();
 }
 
 TEST(ResourceLoaderTest, EmptyTextHasNoComponents) {

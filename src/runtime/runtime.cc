@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,6 +106,7 @@ struct Runtime::Parts {
   // Sidecar to sidecar: the port other sidecars call, how to find them, how to call them.
   std::unique_ptr<grpcapi::GrpcServer> internal_grpc;
   std::unique_ptr<nameresolution::Resolver> resolver;
+  std::unique_ptr<resiliency::Policies> policies;
   std::unique_ptr<channel::SidecarInvoker> sidecars;
 };
 
@@ -204,6 +206,7 @@ Status Runtime::StartSidecarChannel() {
 
 Status Runtime::LoadComponents() {
   std::vector<ComponentSpec> specs;
+  std::vector<resiliency::ResiliencySpec> resiliency_specs;
   auto paths = EffectiveResourcesPaths(options_);
   if (paths.empty()) {
     fs::path dir = fs::path(options_.home) / ".dapr";
@@ -219,13 +222,16 @@ Status Runtime::LoadComponents() {
     spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {}",
                  (dir / "state.db").string());
   } else {
-    auto loaded = LoadResources(paths, {options_.app_id, options_.app_namespace});
+    auto loaded = LoadAllResources(paths, {options_.app_id, options_.app_namespace});
     if (!loaded.ok()) return loaded.error();
-    specs = std::move(loaded).value();
+    specs = std::move(loaded->components);
+    resiliency_specs = std::move(loaded->resiliency);
   }
+  Status status = ApplyResiliency(resiliency_specs);
+  if (!status.ok()) return status;
   ComponentLoader loader(registries_, parts_->state, parts_->metadata, &parts_->loop);
   for (const auto& spec : specs) {
-    Status status = loader.Load(spec);
+    status = loader.Load(spec);
     if (status.ok()) {
       spdlog::info("component loaded: {} ({})", spec.name, spec.type);
     } else if (spec.ignore_errors) {
@@ -234,6 +240,24 @@ Status Runtime::LoadComponents() {
       return status;
     }
   }
+  return Status::Ok();
+}
+
+// Service invocation runs under the Resiliency policies (none: only Dapr's built-in retry
+// of a failed hop to another sidecar). Timers run on the event loop.
+Status Runtime::ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs) {
+  auto policies = resiliency::Policies::Build(specs, options_.app_id);
+  if (!policies.ok()) return Status(policies.error().code(), "resiliency: " + policies.error().message());
+  parts_->policies = std::make_unique<resiliency::Policies>(std::move(policies).value());
+  boost::asio::io_context& loop = parts_->loop;
+  parts_->invocation.SetResiliency(
+      parts_->policies.get(), [&loop](std::chrono::nanoseconds delay, std::function<void()> fn) {
+        auto timer = std::make_shared<boost::asio::steady_timer>(loop, delay);
+        timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+          if (!ec) fn();
+        });
+      });
+  if (!specs.empty()) spdlog::info("resiliency: {} policy document(s) applied", specs.size());
   return Status::Ok();
 }
 

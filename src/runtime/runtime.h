@@ -2,6 +2,10 @@
 // signal or a shutdown request stop accepting, drain in-flight requests, close components.
 #pragma once
 
+#include <vector>
+
+#include "resiliency/spec.h"
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -26,6 +30,7 @@ class Runtime {
   Status Start();
   Status LoadComponents();
   Status StartSidecarChannel();
+  Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();
   void Drain();
 

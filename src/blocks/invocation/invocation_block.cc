@@ -35,12 +35,29 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
     if (!result.ok()) return done(errors::DirectInvoke(id, result.error().message));
     done(std::move(result));
   };
-  if (IsSelf(*target)) {
-    if (!app_channel_) return named(errors::InvokeCause("app channel is not initialized"));
-    return app_channel_->Invoke(std::move(request), std::move(named));
+  bool self = IsSelf(*target);
+  if (self && !app_channel_) return named(errors::InvokeCause("app channel is not initialized"));
+  if (!self && !remote_) return named(errors::InvokeCause("couldn't find service: " + target->app_id));
+  auto policy = PolicyFor(*target, self);
+  bool guarded = policy.timeout || policy.retry || policy.circuit_breaker || policy.connection_retry;
+  if (!guarded) {  // the common case: no copy of the request, no timers
+    if (self) return app_channel_->Invoke(std::move(request), std::move(named));
+    return remote_->Invoke(*target, std::move(request), std::move(named));
   }
-  if (!remote_) return named(errors::InvokeCause("couldn't find service: " + target->app_id));
-  remote_->Invoke(*target, std::move(request), std::move(named));
+  // Each attempt sends its own copy: a retry needs the request again.
+  auto shared = std::make_shared<const channel::AppRequest>(std::move(request));
+  Attempt attempt = [this, self, target = *target, shared](channel::AppCallback done) {
+    if (self) return app_channel_->Invoke(*shared, std::move(done));
+    remote_->Invoke(target, *shared, std::move(done));
+  };
+  GuardedInvoke(policy, schedule_, std::move(attempt), std::move(named));
+}
+
+resiliency::AppPolicy InvocationBlock::PolicyFor(const InvokeTarget& target, bool self) const {
+  if (!policies_ || !schedule_) return {};
+  auto policy = policies_->ForApp(target.app_id);
+  if (self) policy.connection_retry.reset();  // no other sidecar on the way
+  return policy;
 }
 
 // The calling sidecar names the app id in its error; this side reports the cause alone.

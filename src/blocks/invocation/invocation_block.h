@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "blocks/invocation/guarded_invoke.h"
 #include "channel/app_channel.h"
+#include "resiliency/policies.h"
 
 namespace dapr::blocks {
 
@@ -38,6 +40,11 @@ class InvocationBlock {
 
   // Set once at start-up, before any call; without one, other app ids are not found.
   void SetRemoteInvoker(RemoteInvoker* remote) { remote_ = remote; }
+  // Set once at start-up, before any call: the Resiliency policies to apply, and timers.
+  void SetResiliency(const resiliency::Policies* policies, Schedule schedule) {
+    policies_ = policies;
+    schedule_ = std::move(schedule);
+  }
 
   // done runs once, on the event loop or on the calling thread for an immediate error.
   void Invoke(std::string_view target, channel::AppRequest request,
@@ -48,11 +55,15 @@ class InvocationBlock {
 
  private:
   bool IsSelf(const InvokeTarget& target) const;
+  // The policy guarding a call to the target; empty when nothing applies.
+  resiliency::AppPolicy PolicyFor(const InvokeTarget& target, bool self) const;
 
   std::string app_id_;
   std::string app_namespace_;
   channel::AppChannel* app_channel_;
   RemoteInvoker* remote_ = nullptr;
+  const resiliency::Policies* policies_ = nullptr;
+  Schedule schedule_;
 };
 
 }  // namespace dapr::blocks
