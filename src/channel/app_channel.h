@@ -39,6 +39,9 @@ class AppChannel {
   // From any thread; done runs once, on the sidecar's event loop. A failure to reach the app
   // comes back as an ApiError (ERR_DIRECT_INVOKE), never as a made-up HTTP answer.
   virtual void Invoke(AppRequest request, AppCallback done) = 0;
+  // One health probe: true when the app answers well (HTTP: a 2xx to `probe`; gRPC:
+  // AppCallbackHealthCheck/HealthCheck answers OK). done runs once, on any thread.
+  virtual void CheckHealth(AppRequest probe, std::function<void(bool healthy)> done) = 0;
 };
 
 }  // namespace dapr::channel

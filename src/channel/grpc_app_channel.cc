@@ -91,4 +91,12 @@ void GrpcAppChannel::Invoke(AppRequest request, AppCallback done) {
                  });
 }
 
+void GrpcAppChannel::CheckHealth(AppRequest, std::function<void(bool)> done) {
+  grpcapi::GrpcCallOptions options;
+  if (!options_.app_api_token.empty()) options.metadata.emplace_back("dapr-api-token", options_.app_api_token);
+  // An empty google.protobuf.Empty request is zero bytes.
+  channel_->Call("/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck", "", std::move(options),
+                 [done = std::move(done)](grpcapi::GrpcReply reply) { done(reply.status.ok()); });
+}
+
 }  // namespace dapr::channel

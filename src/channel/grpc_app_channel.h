@@ -33,6 +33,7 @@ class GrpcAppChannel final : public AppChannel {
   ~GrpcAppChannel() override;
 
   void Invoke(AppRequest request, AppCallback done) override;
+  void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
 
  private:
   GrpcAppChannelOptions options_;

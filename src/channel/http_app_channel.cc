@@ -253,4 +253,10 @@ void HttpAppChannel::Invoke(AppRequest request, AppCallback done) {
   impl_->Invoke(std::move(request), std::move(done));
 }
 
+void HttpAppChannel::CheckHealth(AppRequest probe, std::function<void(bool)> done) {
+  impl_->Invoke(std::move(probe), [done = std::move(done)](blocks::ApiResult<AppResponse> result) {
+    done(result.ok() && result->status >= 200 && result->status <= 299);
+  });
+}
+
 }  // namespace dapr::channel

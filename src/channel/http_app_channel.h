@@ -30,6 +30,7 @@ class HttpAppChannel final : public AppChannel {
   ~HttpAppChannel() override;
 
   void Invoke(AppRequest request, AppCallback done) override;
+  void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
 
   class Impl;
 

@@ -20,6 +20,7 @@
 #include "blocks/lifecycle/lifecycle_block.h"
 #include "blocks/metadata/metadata_block.h"
 #include "blocks/state/state_block.h"
+#include "channel/app_health.h"
 #include "channel/grpc_app_channel.h"
 #include "channel/http_app_channel.h"
 #include "channel/sidecar_invoker.h"
@@ -107,6 +108,7 @@ struct Runtime::Parts {
   std::unique_ptr<grpcapi::GrpcServer> internal_grpc;
   std::unique_ptr<nameresolution::Resolver> resolver;
   std::unique_ptr<resiliency::Policies> policies;
+  std::unique_ptr<channel::AppHealth> app_health;
   std::unique_ptr<channel::SidecarInvoker> sidecars;
 };
 
@@ -158,10 +160,26 @@ Status Runtime::Start() {
   if (!status.ok()) return Status(status.code(), "gRPC API: " + status.message());
   status = StartSidecarChannel();
   if (!status.ok()) return status;
+  StartAppHealthChecks();
   parts_->StartLoop();
   spdlog::info("HTTP API listening on port {}, gRPC API on port {}", options_.http_port,
                options_.grpc_port);
   return Status::Ok();
+}
+
+// --enable-app-health-check: probe the app; while it fails, calls to it fail at once.
+void Runtime::StartAppHealthChecks() {
+  if (!options_.enable_app_health_check || !parts_->app_channel) return;
+  channel::AppHealthOptions health;
+  health.path = options_.app_health_check_path;
+  health.interval = std::chrono::seconds(std::max(options_.app_health_probe_interval_s, 1));
+  health.timeout = std::chrono::milliseconds(std::max(options_.app_health_probe_timeout_ms, 1));
+  health.threshold = std::max(options_.app_health_threshold, 1);
+  parts_->app_health =
+      std::make_unique<channel::AppHealth>(parts_->loop, *parts_->app_channel, health);
+  channel::AppHealth* app_health = parts_->app_health.get();
+  parts_->invocation.SetAppHealth([app_health] { return app_health->Healthy(); });
+  app_health->Start();
 }
 
 // The internal gRPC port and name resolution: other sidecars find this one in the local
@@ -280,6 +298,7 @@ void Runtime::Drain() {
   auto deadline = std::chrono::steady_clock::now() + grace;
   // Other sidecars stop routing here first.
   if (parts_->resolver) parts_->resolver->Close();
+  if (parts_->app_health) parts_->app_health->Stop();
   if (parts_->http) parts_->http->StopAccepting();
   if (parts_->grpc) parts_->grpc->StopAccepting();
   if (parts_->internal_grpc) parts_->internal_grpc->StopAccepting();

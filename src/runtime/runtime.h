@@ -30,6 +30,7 @@ class Runtime {
   Status Start();
   Status LoadComponents();
   Status StartSidecarChannel();
+  void StartAppHealthChecks();
   Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();
   void Drain();

@@ -37,6 +37,9 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   };
   bool self = IsSelf(*target);
   if (self && !app_channel_) return named(errors::InvokeCause("app channel is not initialized"));
+  if (self && app_healthy_ && !app_healthy_()) {
+    return named(errors::InvokeCause("app is not in a healthy state"));
+  }
   if (!self && !remote_) return named(errors::InvokeCause("couldn't find service: " + target->app_id));
   auto policy = PolicyFor(*target, self);
   bool guarded = policy.timeout || policy.retry || policy.circuit_breaker || policy.connection_retry;
@@ -63,6 +66,7 @@ resiliency::AppPolicy InvocationBlock::PolicyFor(const InvokeTarget& target, boo
 // The calling sidecar names the app id in its error; this side reports the cause alone.
 void InvocationBlock::InvokeLocal(channel::AppRequest request, channel::AppCallback done) const {
   if (!app_channel_) return done(errors::InvokeCause("app channel is not initialized"));
+  if (app_healthy_ && !app_healthy_()) return done(errors::InvokeCause("app is not in a healthy state"));
   app_channel_->Invoke(std::move(request), std::move(done));
 }
 

@@ -40,6 +40,9 @@ class InvocationBlock {
 
   // Set once at start-up, before any call; without one, other app ids are not found.
   void SetRemoteInvoker(RemoteInvoker* remote) { remote_ = remote; }
+  // Set once at start-up, before any call: whether the app is healthy (app health checks);
+  // while it is not, calls to it fail at once.
+  void SetAppHealth(std::function<bool()> app_healthy) { app_healthy_ = std::move(app_healthy); }
   // Set once at start-up, before any call: the Resiliency policies to apply, and timers.
   void SetResiliency(const resiliency::Policies* policies, Schedule schedule) {
     policies_ = policies;
@@ -64,6 +67,7 @@ class InvocationBlock {
   RemoteInvoker* remote_ = nullptr;
   const resiliency::Policies* policies_ = nullptr;
   Schedule schedule_;
+  std::function<bool()> app_healthy_;
 };
 
 }  // namespace dapr::blocks

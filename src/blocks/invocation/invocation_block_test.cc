@@ -16,6 +16,7 @@ class RecordingChannel : public channel::AppChannel {
     last = std::move(request);
     done(answer);
   }
+  void CheckHealth(channel::AppRequest, std::function<void(bool)> done) override { done(true); }
   std::optional<channel::AppRequest> last;
   ApiResult<channel::AppResponse> answer = channel::AppResponse{201, "text/plain", {}, "ok"};
 };
