@@ -2,8 +2,10 @@
 // (HTTP now; gRPC's AppCallback later), so the invocation block never sees a transport.
 #pragma once
 
+#include <cctype>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,6 +34,25 @@ struct AppResponse {
 };
 
 using AppCallback = std::function<void(blocks::ApiResult<AppResponse>)>;
+
+// Headers that frame one HTTP hop (RFC 9110 connection-specific ones, Host, Content-Length):
+// never relayed from one hop to the next, and refused by HTTP/2 as gRPC metadata. Any case.
+inline bool IsFramingHeader(std::string_view name) {
+  static constexpr std::string_view kFraming[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+      "trailer",    "upgrade",    "host",             "content-length"};
+  auto same = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    }
+    return true;
+  };
+  for (std::string_view framing : kFraming) {
+    if (same(name, framing)) return true;
+  }
+  return false;
+}
 
 class AppChannel {
  public:

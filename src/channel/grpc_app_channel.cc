@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "api/grpc/client.h"
+#include "channel/http_verb.h"
 #include "dapr/proto/common/v1/common.pb.h"
 
 namespace dapr::channel {
@@ -13,20 +14,11 @@ namespace {
 namespace common = ::dapr::proto::common::v1;
 constexpr const char* kOnInvoke = "/dapr.proto.runtime.v1.AppCallback/OnInvoke";
 
-common::HTTPExtension::Verb VerbOf(const std::string& text) {
-  common::HTTPExtension::Verb verb = common::HTTPExtension::NONE;
-  if (!common::HTTPExtension::Verb_Parse(text, &verb)) return common::HTTPExtension::POST;
-  return verb;
-}
-
 // Request headers travel as metadata: lower-case token names only; grpc-*, pseudo and
 // HTTP/1 framing headers belong to the transports (HTTP/2 refuses a stream carrying them).
 bool IsMetadataName(std::string_view name) {
   if (name.empty() || name.rfind("grpc-", 0) == 0) return false;
-  for (std::string_view framing : {"content-length", "content-type", "host", "connection",
-                                   "keep-alive", "transfer-encoding", "te", "upgrade"}) {
-    if (name == framing) return false;
-  }
+  if (IsFramingHeader(name) || name == "content-type") return false;
   for (char c : name) {
     if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
           c == '-' || c == '_' || c == '.')) {
@@ -60,7 +52,7 @@ void GrpcAppChannel::Invoke(AppRequest request, AppCallback done) {
   message.set_content_type(std::move(request.content_type));
   message.mutable_data()->set_value(std::move(request.body));
   auto* http = message.mutable_http_extension();
-  http->set_verb(VerbOf(request.verb));
+  http->set_verb(VerbToWire(request.verb));
   http->set_querystring(std::move(request.query));
   grpcapi::GrpcCallOptions options;
   options.max_response_bytes = options_.max_response_bytes;

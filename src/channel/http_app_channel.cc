@@ -24,14 +24,8 @@ namespace {
 
 // Headers that belong to one hop, or that the channel sets itself: never relayed.
 bool IsHopHeader(std::string_view name) {
-  static constexpr std::string_view kHop[] = {
-      "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-      "te",         "trailer",    "transfer-encoding", "upgrade",           "host",
-      "content-length", "content-type"};
-  for (std::string_view hop : kHop) {
-    if (beast::iequals(name, hop)) return true;
-  }
-  return false;
+  return IsFramingHeader(name) || beast::iequals(name, "content-type") ||
+         beast::iequals(name, "proxy-authenticate") || beast::iequals(name, "proxy-authorization");
 }
 
 // The app's address, resolved once when the channel is made (at start-up, never on the

@@ -1,16 +1,12 @@
 #include "channel/internal_invoke.h"
 
+#include "channel/http_verb.h"
+
 namespace dapr::channel {
 namespace {
 
 namespace common = ::dapr::proto::common::v1;
 using StringListMap = google::protobuf::Map<std::string, internals::ListStringValue>;
-
-common::HTTPExtension::Verb VerbOf(const std::string& text) {
-  common::HTTPExtension::Verb verb = common::HTTPExtension::NONE;
-  if (!common::HTTPExtension::Verb_Parse(text, &verb)) return common::HTTPExtension::POST;
-  return verb;
-}
 
 void PutHeaders(HeaderList headers, StringListMap& out) {
   for (auto& [name, value] : headers) out[name].add_values(std::move(value));
@@ -42,7 +38,7 @@ internals::InternalInvokeRequest ToInternalRequest(AppRequest request) {
   message->set_content_type(std::move(request.content_type));
   message->mutable_data()->set_value(std::move(request.body));
   auto* http = message->mutable_http_extension();
-  http->set_verb(VerbOf(request.verb));
+  http->set_verb(VerbToWire(request.verb));
   http->set_querystring(std::move(request.query));
   return out;
 }
@@ -50,8 +46,7 @@ internals::InternalInvokeRequest ToInternalRequest(AppRequest request) {
 AppRequest FromInternalRequest(internals::InternalInvokeRequest& request) {
   AppRequest out;
   auto& message = *request.mutable_message();
-  auto verb = message.http_extension().verb();
-  out.verb = verb == common::HTTPExtension::NONE ? "POST" : common::HTTPExtension::Verb_Name(verb);
+  out.verb = VerbFromWire(message.http_extension().verb());
   out.method = std::move(*message.mutable_method());
   out.query = std::move(*message.mutable_http_extension()->mutable_querystring());
   out.content_type = std::move(*message.mutable_content_type());

@@ -7,6 +7,7 @@
 #include "api/grpc/dapr_service.h"
 #include "api/grpc/unary.h"
 #include "blocks/invocation/invocation_block.h"
+#include "channel/http_verb.h"
 #include "dapr/proto/runtime/v1/dapr.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -16,11 +17,6 @@ namespace {
 
 namespace rt = ::dapr::proto::runtime::v1;
 namespace common = ::dapr::proto::common::v1;
-
-std::string VerbOf(common::HTTPExtension::Verb verb) {
-  if (verb == common::HTTPExtension::NONE) return "POST";  // Dapr's default for HTTP apps
-  return common::HTTPExtension::Verb_Name(verb);
-}
 
 // HTTP/2 wants lower-case header names of token characters; others are dropped.
 std::optional<std::string> MetadataName(std::string_view name) {
@@ -74,7 +70,7 @@ GrpcStatus AppErrorStatus(const channel::AppResponse& app) {
 channel::AppRequest ToAppRequest(rt::InvokeServiceRequest& request) {
   auto& message = *request.mutable_message();
   channel::AppRequest app;
-  app.verb = VerbOf(message.http_extension().verb());
+  app.verb = channel::VerbFromWire(message.http_extension().verb());
   std::string_view method = message.method();
   while (!method.empty() && method.front() == '/') method.remove_prefix(1);
   app.method = std::string(method);

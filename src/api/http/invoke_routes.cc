@@ -10,14 +10,8 @@ namespace {
 // Headers that concern the hop to this sidecar, not the app: never forwarded. (Framing
 // headers are the channel's to set; content-type travels apart.)
 bool IsSidecarHeader(std::string_view name) {
-  static constexpr std::string_view kSidecar[] = {
-      "dapr-api-token", "dapr-app-id",       "expect",  "content-type", "content-length",
-      "host",           "connection",        "keep-alive", "transfer-encoding", "te",
-      "trailer",        "upgrade",           "proxy-connection"};
-  for (std::string_view header : kSidecar) {
-    if (name == header) return true;
-  }
-  return false;
+  return name == "dapr-api-token" || name == "dapr-app-id" || name == "expect" ||
+         name == "content-type" || channel::IsFramingHeader(name);
 }
 
 // The method part of the raw path, kept encoded (the app decodes it, as it would from a
