@@ -149,6 +149,9 @@ int main(int argc, char** argv) {
   app.add_flag("--enable-metrics", options.enable_metrics, "Serve metrics");
   app.add_option("--mode", options.mode, "standalone or kubernetes")->check(CLI::IsMember({"standalone", "kubernetes"}));
   app.add_option("--dapr-graceful-shutdown-seconds", options.graceful_shutdown_seconds, "Max drain time");
+  app.add_option("--busy-poll-us", options.busy_poll_us,
+                 "dapr-cpp: spin this long for the next event before sleeping (lower latency, more CPU)")
+      ->check(CLI::Range(0, 10000));
   app.add_flag("--build-info", build_info, "Print build information and exit");
 
   std::vector<std::string> args = NormalizeArgs(argc, argv);

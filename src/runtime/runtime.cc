@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api/grpc/dapr_service.h"
+#include "common/run_loop.h"
 #include "api/grpc/internal_service.h"
 #include "api/grpc/server.h"
 #include "api/http/routes.h"
@@ -32,6 +33,7 @@ namespace fs = std::filesystem;
 struct Runtime::Parts {
   explicit Parts(const Options& o)
       : loop(1),
+        busy_poll(o.busy_poll_us),
         pool(o.worker_threads),
         state(o.app_id, o.app_namespace, &pool),
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
@@ -65,7 +67,7 @@ struct Runtime::Parts {
   ~Parts() { StopLoop(); }
 
   void StartLoop() {
-    loop_thread = std::thread([this] { loop.run(); });
+    loop_thread = std::thread([this] { RunLoop(loop, busy_poll); });
   }
   void StopLoop() {
     loop_work.reset();
@@ -95,6 +97,7 @@ struct Runtime::Parts {
       loop.get_executor()};
   // One thread runs the loop: every server and client on it is non-blocking.
   std::thread loop_thread;
+  std::chrono::microseconds busy_poll;
   WorkerPool pool;
   blocks::StateBlock state;
   blocks::MetadataBlock metadata;
