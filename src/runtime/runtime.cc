@@ -135,6 +135,7 @@ Runtime::~Runtime() = default;
 Status Runtime::Start() {
   parts_ = std::make_unique<Parts>(options_);
   parts_->lifecycle.SetShutdownHandler([this] { RequestShutdown(); });
+  parts_->metadata.SetEnabledFeatures(configuration_.EnabledFeatures());
 
   auto router = std::make_shared<http::Router>();
   http::AddLifecycleRoutes(*router, parts_->lifecycle);
@@ -185,9 +186,10 @@ void Runtime::StartAppHealthChecks() {
   app_health->Start();
 }
 
-// The internal gRPC port and name resolution: other sidecars find this one in the local
-// registry and call its app through it. Without a registry the sidecar still serves its own
-// app; calls to other app ids then fail with "couldn't find service".
+// The internal gRPC port and name resolution: other sidecars find this one through the
+// resolver (the Configuration's spec.nameResolution; the local SQLite registry by default)
+// and call its app through it. If the default registry fails, the sidecar still serves its
+// own app; calls to other app ids then fail with "couldn't find service".
 Status Runtime::StartSidecarChannel() {
   grpcapi::GrpcServerOptions options{options_.listen_addresses, options_.internal_grpc_port,
                                      options_.max_body_bytes};
@@ -196,13 +198,6 @@ Status Runtime::StartSidecarChannel() {
   Status status = parts_->internal_grpc->Start();
   if (!status.ok()) return Status(status.code(), "internal gRPC: " + status.message());
 
-  auto resolver = registries_.name_resolution.Create("nameresolution.sqlite", "v1");
-  if (!resolver.ok()) return resolver.error();
-  fs::path registry = fs::path(options_.home) / ".dapr" / "nameresolution.db";
-  std::error_code ec;
-  fs::create_directories(registry.parent_path(), ec);
-  ComponentMetadata metadata("nameresolution", "nameresolution.sqlite",
-                             {{"connectionString", registry.string()}});
   nameresolution::Registration self;
   self.app_id = options_.app_id;
   self.app_namespace = options_.app_namespace;
@@ -210,19 +205,49 @@ Status Runtime::StartSidecarChannel() {
   self.dapr_http_port = options_.http_port;
   self.app_port = static_cast<uint16_t>(std::max(options_.app_port, 0));
   self.pid = static_cast<int64_t>(getpid());
-  status = (*resolver)->Init(metadata, self);
-  if (!status.ok()) {
+  auto resolver = CreateResolver(self);
+  if (!resolver.ok()) {
+    // The sqlite default failing (a read-only HOME...) leaves the sidecar serving its own
+    // app; a resolver the user chose in the Configuration must work, or daprd stops.
+    if (!configuration_.name_resolution.component.empty()) return resolver.error();
     spdlog::warn("name resolution unavailable ({}): other apps cannot be invoked",
-                 status.message());
+                 resolver.error().message());
     return Status::Ok();
   }
   parts_->resolver = std::move(resolver).value();
   parts_->sidecars = std::make_unique<channel::SidecarInvoker>(
       parts_->loop, parts_->pool, *parts_->resolver, options_.max_body_bytes);
   parts_->invocation.SetRemoteInvoker(parts_->sidecars.get());
-  spdlog::info("internal gRPC on port {}; registered in {}", self.dapr_internal_grpc_port,
-               registry.string());
+  spdlog::info("internal gRPC on port {}; name resolution: {}", self.dapr_internal_grpc_port,
+               ResolverType());
   return Status::Ok();
+}
+
+// "nameresolution.<component>" from the Configuration; the local SQLite registry when none.
+std::string Runtime::ResolverType() const {
+  const auto& component = configuration_.name_resolution.component;
+  return "nameresolution." + (component.empty() ? std::string("sqlite") : component);
+}
+
+Result<std::unique_ptr<nameresolution::Resolver>> Runtime::CreateResolver(
+    const nameresolution::Registration& self) {
+  const NameResolutionSpec& spec = configuration_.name_resolution;
+  const std::string type = ResolverType();
+  auto resolver = registries_.name_resolution.Create(type, spec.version);
+  if (!resolver.ok()) {
+    return Status(resolver.error().code(), "name resolution " + type + " " + spec.version + ": " +
+                                               resolver.error().message());
+  }
+  ComponentMetadata::Properties properties(spec.configuration.begin(), spec.configuration.end());
+  if (type == "nameresolution.sqlite" && !properties.count("connectionString")) {
+    fs::path registry = fs::path(options_.home) / ".dapr" / "nameresolution.db";
+    std::error_code ec;
+    fs::create_directories(registry.parent_path(), ec);
+    properties["connectionString"] = registry.string();
+  }
+  Status status = (*resolver)->Init(ComponentMetadata("nameresolution", type, std::move(properties)), self);
+  if (!status.ok()) return Status(status.code(), type + ": " + status.message());
+  return resolver;
 }
 
 Status Runtime::LoadComponents() {
@@ -261,6 +286,16 @@ Status Runtime::LoadComponents() {
       return status;
     }
   }
+  return Status::Ok();
+}
+
+// --config: the Configuration resource(s), read before anything starts.
+Status Runtime::LoadConfiguration() {
+  if (options_.config_paths.empty()) return Status::Ok();
+  auto loaded = LoadConfigurations(options_.config_paths);
+  if (!loaded.ok()) return Status(loaded.error().code(), "configuration: " + loaded.error().message());
+  configuration_ = std::move(loaded).value();
+  spdlog::info("configuration {} loaded from {}", configuration_.name, configuration_.source);
   return Status::Ok();
 }
 
@@ -324,7 +359,12 @@ void Runtime::Drain() {
 }
 
 int Runtime::Run() {
-  Status status = Start();
+  Status status = LoadConfiguration();
+  if (!status.ok()) {
+    spdlog::critical("fatal: {}", status.message());
+    return 1;
+  }
+  status = Start();
   if (!status.ok()) {
     spdlog::critical("fatal: {}", status.message());
     return 1;

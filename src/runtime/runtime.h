@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "components/builtin.h"
+#include "runtime/configuration.h"
 #include "runtime/options.h"
 
 namespace dapr::runtime {
@@ -29,13 +30,18 @@ class Runtime {
   struct Parts;
   Status Start();
   Status LoadComponents();
+  Status LoadConfiguration();
   Status StartSidecarChannel();
+  std::string ResolverType() const;
+  Result<std::unique_ptr<nameresolution::Resolver>> CreateResolver(
+      const nameresolution::Registration& self);
   void StartAppHealthChecks();
   Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();
   void Drain();
 
   Options options_;
+  Configuration configuration_;
   const components::Registries& registries_;
   std::unique_ptr<Parts> parts_;
   std::mutex mutex_;

@@ -15,6 +15,11 @@ void MetadataBlock::AddComponent(RegisteredComponent component) {
   snapshot_.components.push_back(std::move(component));
 }
 
+void MetadataBlock::SetEnabledFeatures(std::vector<std::string> features) {
+  std::lock_guard lock(mutex_);
+  snapshot_.enabled_features = std::move(features);
+}
+
 void MetadataBlock::SetExtended(const std::string& key, std::string value) {
   if (key.empty()) return;
   std::lock_guard lock(mutex_);

@@ -46,6 +46,7 @@ class MetadataBlock {
   MetadataBlock(std::string app_id, std::string runtime_version, AppConnection app_connection);
 
   void AddComponent(RegisteredComponent component);
+  void SetEnabledFeatures(std::vector<std::string> features);
   // An empty key is a no-op, as in Dapr.
   void SetExtended(const std::string& key, std::string value);
   MetadataSnapshot Snapshot() const;
