@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api/grpc/dapr_service.h"
+#include "channel/app_port_wait.h"
 #include "common/run_loop.h"
 #include "api/grpc/internal_service.h"
 #include "api/grpc/server.h"
@@ -317,6 +318,21 @@ Status Runtime::ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& s
   return Status::Ok();
 }
 
+// With --app-port, the sidecar is ready only once the app listens (Dapr's behaviour): until
+// then /v1.0/healthz answers 500 while /v1.0/healthz/outbound already answers 204.
+bool Runtime::WaitForApp() {
+  if (options_.app_port <= 0) return true;
+  spdlog::info("application protocol: {}. waiting on port {}.  This will block until the app "
+               "is listening on that port.", options_.app_protocol, options_.app_port);
+  bool found = channel::WaitForAppPort(
+      options_.app_channel_address, options_.app_port, [this](std::chrono::milliseconds pause) {
+        std::unique_lock lock(mutex_);
+        return !shutdown_requested_.wait_for(lock, pause, [this] { return stopping_; });
+      });
+  if (found) spdlog::info("application discovered on port {}", options_.app_port);
+  return found;
+}
+
 void Runtime::RequestShutdown() {
   {
     std::lock_guard lock(mutex_);
@@ -375,6 +391,10 @@ int Runtime::Run() {
     spdlog::critical("fatal: {}", status.message());
     Drain();
     return 1;
+  }
+  if (!WaitForApp()) {  // shut down while waiting
+    Drain();
+    return 0;
   }
   parts_->lifecycle.MarkReady();
   spdlog::info("dapr initialized. Status: Running. App ID: {}", options_.app_id);

@@ -36,6 +36,7 @@ class Runtime {
   Result<std::unique_ptr<nameresolution::Resolver>> CreateResolver(
       const nameresolution::Registration& self);
   void StartAppHealthChecks();
+  bool WaitForApp();
   Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();
   void Drain();

@@ -15,7 +15,9 @@ describe("invoking a gRPC app (DaprServer in gRPC mode)", () => {
 
   before(async () => {
     const appPort = await freePort();
-    daprd = new Daprd({ appId, args: ["--app-port", String(appPort), "--app-protocol", "grpc"] });
+    // daprd first, ready for outbound calls only: it is not ready until the app listens,
+    // and the app's own client needs the sidecar.
+    daprd = new Daprd({ appId, ready: "outbound", args: ["--app-port", String(appPort), "--app-protocol", "grpc"] });
     await daprd.start();
     server = new DaprServer({
       serverHost: "127.0.0.1",
@@ -35,6 +37,7 @@ describe("invoking a gRPC app (DaprServer in gRPC mode)", () => {
     }), { method: HttpMethod.POST });
     await server.invoker.listen("fetch", async ({ query }) => ({ query }), { method: HttpMethod.GET });
     await server.start();
+    await daprd.waitReady();
   }, HOOK);
 
   after(async () => {
@@ -78,10 +81,16 @@ describe("a gRPC app that is not there", () => {
   let daprd;
   before(async () => {
     const appPort = await freePort();
-    daprd = new Daprd({ args: ["--app-port", String(appPort), "--app-protocol", "grpc"] });
+    daprd = new Daprd({ ready: "outbound", args: ["--app-port", String(appPort), "--app-protocol", "grpc"] });
     await daprd.start();
   }, HOOK);
   after(async () => daprd?.stop(), HOOK);
+
+  test("daprd waits for the app: /v1.0/healthz 500, /v1.0/healthz/outbound 204", T, async () => {
+    assert.equal((await fetch(`${daprd.httpUrl}/v1.0/healthz`)).status, 500);
+    assert.equal((await fetch(`${daprd.httpUrl}/v1.0/healthz/outbound`)).status, 204);
+    assert.match(daprd.logs(), /application protocol: grpc\. waiting on port \d+/);
+  });
 
   test("500 ERR_DIRECT_INVOKE naming the app channel", T, async () => {
     const response = await fetch(`${daprd.httpUrl}/v1.0/invoke/${daprd.appId}/method/x`, { method: "POST" });

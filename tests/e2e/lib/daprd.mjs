@@ -110,7 +110,9 @@ process.on("exit", () => {
  * opts: appId, components: [{name,type,version,metadata,scopes} | yaml string],
  *       resources: false to pass no --resources-path at all, home: reuse a HOME dir,
  *       env: extra environment, args: extra flags, apiToken, maxRequestSizeMb,
- *       httpPort/grpcPort: fixed ports, logLevel, startTimeoutMs.
+ *       httpPort/grpcPort: fixed ports, logLevel, startTimeoutMs,
+ *       ready: "healthz" (default: wait for /v1.0/healthz 204) or "outbound" (wait for
+ *       /v1.0/healthz/outbound 204 only: with --app-port, daprd is not ready until the app listens).
  */
 export class Daprd {
   constructor(opts = {}) {
@@ -189,26 +191,38 @@ export class Daprd {
       });
     });
 
-    const timeoutMs = o.startTimeoutMs ?? 10_000;
+    const route = o.ready === "outbound" ? "/v1.0/healthz/outbound" : "/v1.0/healthz";
+    const failure = await this.#poll204(route, o.startTimeoutMs ?? 10_000);
+    if (!failure) return this;
+    await this.stop();
+    throw new Error(`${failure}\ncommand: ${DAPRD_BIN} ${args.join(" ")}\n--- daprd output ---\n${this.logs()}--- end ---`);
+  }
+
+  /** Waits for /v1.0/healthz to answer 204 (e.g. once the app listens); throws after ms. */
+  async waitReady(ms = 10_000) {
+    const failure = await this.#poll204("/v1.0/healthz", ms);
+    if (failure) throw new Error(`${failure}\n--- daprd output ---\n${this.logs()}--- end ---`);
+  }
+
+  // Polls the route until 204; returns undefined then, else why not.
+  async #poll204(route, timeoutMs) {
     const deadline = Date.now() + timeoutMs;
     let last = "no answer";
     while (Date.now() < deadline) {
       if (this.exit) break;
       try {
-        const res = await fetch(`${this.httpUrl}/v1.0/healthz`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${this.httpUrl}${route}`, { signal: AbortSignal.timeout(1000) });
         await res.arrayBuffer();
-        if (res.status === 204) return this;
+        if (res.status === 204) return undefined;
         last = `status ${res.status}`;
       } catch (e) {
         last = String(e.cause?.code ?? e.message);
       }
-      await sleep(100);
+      await sleep(50);
     }
-    const why = this.exit
+    return this.exit
       ? `daprd exited early (code ${this.exit.code}, signal ${this.exit.signal})`
-      : `GET /v1.0/healthz did not answer 204 within ${timeoutMs} ms (last: ${last})`;
-    await this.stop();
-    throw new Error(`${why}\ncommand: ${DAPRD_BIN} ${args.join(" ")}\n--- daprd output ---\n${this.logs()}--- end ---`);
+      : `GET ${route} did not answer 204 within ${timeoutMs} ms (last: ${last})`;
   }
 
   /** Waits for the process to exit; rejects after ms. */
