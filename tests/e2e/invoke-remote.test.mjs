@@ -7,7 +7,17 @@ import http from "node:http";
 import path from "node:path";
 import { mkdirSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
+import grpc from "@grpc/grpc-js";
 import { HttpMethod } from "@dapr/dapr";
+import {
+  HTTPExtensionSchema,
+  HTTPExtension_Verb,
+  InvokeRequestSchema,
+  InvokeResponseSchema,
+} from "@dapr/dapr/proto/dapr/proto/common/v1/common_pb.js";
+import { InvokeServiceRequestSchema } from "@dapr/dapr/proto/dapr/proto/runtime/v1/dapr_pb.js";
 import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, tempDir, uid, waitFor, within } from "./lib/daprd.mjs";
 import { expectGrpcError } from "./lib/http.mjs";
 
@@ -78,6 +88,60 @@ describe("invocation between two sidecars (local registry)", () => {
     assert.equal(seen.headers["x-trace-me"], "yes");
     assert.equal(seen.headers["dapr-caller-app-id"], alpha.appId);
     assert.equal(seen.headers["dapr-callee-app-id"], betaId);
+  });
+
+  const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const PARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+  const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
+
+  test("plain HTTP: beta's app sees the caller's trace with a new span id, and its tracestate", T, async () => {
+    const response = await fetch(`${alpha.httpUrl}/v1.0/invoke/${betaId}/method/traced`, {
+      headers: { traceparent: PARENT, tracestate: "vendor=abc" },
+    });
+    const seen = await response.json();
+    const [, traceId, spanId, flags] = TRACEPARENT.exec(seen.headers.traceparent) ?? [];
+    assert.equal(traceId, TRACE_ID, seen.headers.traceparent);
+    assert.notEqual(spanId, "00f067aa0ba902b7");
+    assert.equal(flags, "01");
+    assert.equal(seen.headers.tracestate, "vendor=abc");
+  });
+
+  test("plain HTTP: without a traceparent (or with a bad one) the app sees a new trace", T, async () => {
+    const traces = new Set();
+    for (const headers of [{}, { traceparent: "00-nothex-00f067aa0ba902b7-01" }]) {
+      const seen = await (await fetch(`${alpha.httpUrl}/v1.0/invoke/${betaId}/method/t`, { headers })).json();
+      const [, traceId, , flags] = TRACEPARENT.exec(seen.headers.traceparent) ?? [];
+      assert.ok(traceId, seen.headers.traceparent);
+      assert.equal(flags, "00");
+      traces.add(traceId);
+    }
+    assert.equal(traces.size, 2);
+  });
+
+  test("gRPC InvokeService: traceparent and tracestate metadata reach beta's app", T, async () => {
+    const client = new grpc.Client(`127.0.0.1:${alpha.grpcPort}`, grpc.credentials.createInsecure());
+    const request = toBinary(InvokeServiceRequestSchema, create(InvokeServiceRequestSchema, {
+      id: betaId,
+      message: create(InvokeRequestSchema, {
+        method: "traced",
+        data: create(AnySchema, { value: new Uint8Array() }),
+        httpExtension: create(HTTPExtensionSchema, { verb: HTTPExtension_Verb.GET }),
+      }),
+    }));
+    const metadata = new grpc.Metadata();
+    metadata.set("traceparent", PARENT);
+    metadata.set("tracestate", "vendor=grpc");
+    try {
+      const bytes = await within(10_000, new Promise((resolve, reject) => {
+        client.makeUnaryRequest("/dapr.proto.runtime.v1.Dapr/InvokeService", (b) => b, (b) => b,
+          Buffer.from(request), metadata, (err, response) => (err ? reject(err) : resolve(response)));
+      }), "InvokeService");
+      const seen = JSON.parse(Buffer.from(fromBinary(InvokeResponseSchema, bytes).data.value).toString());
+      assert.equal(TRACEPARENT.exec(seen.headers.traceparent)?.[1], TRACE_ID, seen.headers.traceparent);
+      assert.equal(seen.headers.tracestate, "vendor=grpc");
+    } finally {
+      client.close();
+    }
   });
 
   test("plain HTTP: the dapr-app-id header form reaches beta's app", T, async () => {

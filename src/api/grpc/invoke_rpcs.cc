@@ -67,6 +67,13 @@ GrpcStatus AppErrorStatus(const channel::AppResponse& app) {
   return out;
 }
 
+// The trace context a gRPC caller sent as metadata goes on with the call, as Dapr does.
+void AddTraceHeaders(const ServerCall& call, channel::HeaderList& headers) {
+  for (std::string_view name : {"traceparent", "tracestate"}) {
+    if (auto value = call.Metadata(name)) headers.emplace_back(std::string(name), std::string(*value));
+  }
+}
+
 channel::AppRequest ToAppRequest(rt::InvokeServiceRequest& request) {
   auto& message = *request.mutable_message();
   channel::AppRequest app;
@@ -104,7 +111,9 @@ void DaprService::AddInvokeRpcs(GrpcServer& server) const {
       return call->Finish({StatusCode::kInternal, "grpc: error unmarshalling request", {}});
     }
     std::string target = request.id();
-    invocation.Invoke(target, ToAppRequest(request),
+    channel::AppRequest app = ToAppRequest(request);
+    AddTraceHeaders(*call, app.headers);
+    invocation.Invoke(target, std::move(app),
                       [call](blocks::ApiResult<channel::AppResponse> result) {
                         if (!result.ok()) return call->Finish(ToGrpcStatus(result.error()));
                         Answer(*call, std::move(result).value());

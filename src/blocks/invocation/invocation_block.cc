@@ -2,7 +2,24 @@
 
 #include <algorithm>
 
+#include "common/trace_context.h"
+
 namespace dapr::blocks {
+namespace {
+
+// Each sidecar hop is a span, as in Dapr: the next hop sees the caller's trace with a new
+// parent id (or a new trace). tracestate travels on untouched with the other headers.
+void ContinueTrace(channel::HeaderList& headers) {
+  for (auto& [name, value] : headers) {
+    if (name == "traceparent") {
+      value = trace::ContinueTrace(value);
+      return;
+    }
+  }
+  headers.emplace_back("traceparent", trace::ContinueTrace(std::nullopt));
+}
+
+}  // namespace
 
 ApiResult<InvokeTarget> ParseInvokeTarget(std::string_view target) {
   if (target.empty()) return errors::InvokeNoAppId();
@@ -31,6 +48,7 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   request.headers.emplace_back("dapr-caller-app-id", app_id_);
   request.headers.emplace_back("dapr-callee-app-id", target->app_id);
   if (!app_namespace_.empty()) request.headers.emplace_back("dapr-caller-namespace", app_namespace_);
+  ContinueTrace(request.headers);
   auto named = [id, done = std::move(done)](ApiResult<channel::AppResponse> result) {
     if (!result.ok()) return done(errors::DirectInvoke(id, result.error().message));
     done(std::move(result));
@@ -67,6 +85,7 @@ resiliency::AppPolicy InvocationBlock::PolicyFor(const InvokeTarget& target, boo
 void InvocationBlock::InvokeLocal(channel::AppRequest request, channel::AppCallback done) const {
   if (!app_channel_) return done(errors::InvokeCause("app channel is not initialized"));
   if (app_healthy_ && !app_healthy_()) return done(errors::InvokeCause("app is not in a healthy state"));
+  ContinueTrace(request.headers);
   app_channel_->Invoke(std::move(request), std::move(done));
 }
 
