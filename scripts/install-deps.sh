@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # backends the tests start on loopback, and tools the tests use
   redis-server redis-tools postgresql postgresql-client
-  curl procps iproute2 ca-certificates
+  curl procps iproute2 ca-certificates openssl
 )
 
 missing=()

@@ -5,11 +5,15 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <array>
 #include <deque>
 #include <optional>
+#include <variant>
 #include <vector>
 
 namespace dapr::channel {
@@ -19,6 +23,8 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using loop::Strand;
 using Stream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<Stream>;
+using Resolver = asio::ip::basic_resolver<tcp, Strand>;
 
 namespace {
 
@@ -28,22 +34,25 @@ bool IsHopHeader(std::string_view name) {
          beast::iequals(name, "proxy-authenticate") || beast::iequals(name, "proxy-authorization");
 }
 
-// The app's address, resolved once when the channel is made (at start-up, never on the
-// event loop). An unresolvable name leaves the unspecified address: calls then fail.
-tcp::endpoint AppEndpoint(asio::io_context& loop, const std::string& host, uint16_t port) {
+// A numeric host is used as it is; a name is resolved when a connection is made.
+std::optional<tcp::endpoint> NumericEndpoint(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (!ec) return {address, port};
-  tcp::resolver resolver(loop);
-  auto results = resolver.resolve(host, std::to_string(port), ec);
-  if (ec || results.empty()) return {};
-  return *results.begin();
+  if (ec) return std::nullopt;
+  return tcp::endpoint(address, port);
 }
 
-// One keep-alive connection to the app.
+// One keep-alive connection, plain or TLS.
 struct Connection {
-  explicit Connection(Strand strand) : stream(std::move(strand)) {}
-  Stream stream;
+  Connection(Strand strand, asio::ssl::context* tls) : stream(MakeStream(std::move(strand), tls)) {}
+  static std::variant<Stream, TlsStream> MakeStream(Strand strand, asio::ssl::context* tls) {
+    if (!tls) return std::variant<Stream, TlsStream>(std::in_place_index<0>, std::move(strand));
+    return std::variant<Stream, TlsStream>(std::in_place_index<1>, Stream(std::move(strand)), *tls);
+  }
+  Stream& tcp_stream() {
+    return std::visit([](auto& s) -> Stream& { return beast::get_lowest_layer(s); }, stream);
+  }
+  std::variant<Stream, TlsStream> stream;
   beast::flat_buffer buffer;
 };
 
@@ -54,7 +63,7 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
   Impl(asio::io_context& loop, HttpAppChannelOptions options)
       : strand_(asio::make_strand(loop)),
         options_(std::move(options)),
-        endpoint_(AppEndpoint(loop, options_.host, options_.port)) {}
+        endpoint_(NumericEndpoint(options_.host, options_.port)) {}
 
   void Invoke(AppRequest request, AppCallback done) {
     asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
@@ -89,7 +98,8 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
 
   Strand strand() const { return strand_; }
   const HttpAppChannelOptions& options() const { return options_; }
-  const tcp::endpoint& endpoint() const { return endpoint_; }
+  const std::optional<tcp::endpoint>& endpoint() const { return endpoint_; }
+  std::string_view scheme() const { return options_.tls ? "https" : "http"; }
 
  private:
   struct Pending {
@@ -101,7 +111,7 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
 
   Strand strand_;
   HttpAppChannelOptions options_;
-  tcp::endpoint endpoint_;
+  std::optional<tcp::endpoint> endpoint_;
   size_t active_ = 0;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::deque<Pending> waiting_;
@@ -130,8 +140,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   void BuildRequest(AppRequest request) {
+    const auto& options = channel_->options();
     verb_text_ = request.verb;
-    target_ = "/" + request.method;
+    target_ = options.path_prefix + "/" + request.method;
     if (!request.query.empty()) target_ += "?" + request.query;
     request_.method_string(request.verb);
     request_.target(target_);
@@ -139,8 +150,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     for (auto& [name, value] : request.headers) {
       if (!IsHopHeader(name)) request_.insert(name, value);
     }
-    const auto& options = channel_->options();
-    request_.set(bhttp::field::host, options.host + ":" + std::to_string(options.port));
+    for (const auto& [name, value] : options.fixed_headers) request_.set(name, value);
+    request_.set(bhttp::field::host, options.host_header.empty()
+                                         ? options.host + ":" + std::to_string(options.port)
+                                         : options.host_header);
     if (!options.app_api_token.empty()) request_.set("dapr-api-token", options.app_api_token);
     if (!request.content_type.empty()) request_.set(bhttp::field::content_type, request.content_type);
     request_.keep_alive(true);
@@ -149,21 +162,49 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void Connect() {
-    connection_ = std::make_unique<Connection>(channel_->strand());
-    connection_->stream.async_connect(
-        channel_->endpoint(), [self = shared_from_this()](beast::error_code ec) {
+    connection_ = std::make_unique<Connection>(channel_->strand(), channel_->options().tls.get());
+    if (const auto& endpoint = channel_->endpoint()) return ConnectTo(std::array{*endpoint});
+    // A host name: looked up on Asio's resolver thread, never on the loop.
+    resolver_.emplace(channel_->strand());
+    const auto& options = channel_->options();
+    resolver_->async_resolve(options.host, std::to_string(options.port),
+                             [self = shared_from_this()](beast::error_code ec, auto results) {
+                               if (ec) return self->Fail(ec);
+                               self->ConnectTo(results);
+                             });
+  }
+
+  template <class Endpoints>
+  void ConnectTo(const Endpoints& endpoints) {
+    connection_->tcp_stream().async_connect(
+        endpoints, [self = shared_from_this()](beast::error_code ec, auto&&...) {
           if (ec) return self->Fail(ec);
-          self->connection_->stream.socket().set_option(tcp::no_delay(true), ec);
-          self->Write();
+          self->connection_->tcp_stream().socket().set_option(tcp::no_delay(true), ec);
+          self->Handshake();
         });
   }
 
+  void Handshake() {
+    auto* tls = std::get_if<TlsStream>(&connection_->stream);
+    if (!tls) return Write();
+    const std::string& host = channel_->options().host;
+    // SNI and the certificate's host name check (used when the context verifies).
+    if (!NumericEndpoint(host, 0)) SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
+    tls->set_verify_callback(asio::ssl::host_name_verification(host));
+    tls->async_handshake(asio::ssl::stream_base::client,
+                         [self = shared_from_this()](beast::error_code ec) {
+                           if (ec) return self->Fail(ec);
+                           self->Write();
+                         });
+  }
+
   void Write() {
-    bhttp::async_write(connection_->stream, request_,
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                         if (ec) return self->RetryOrFail(ec);
-                         self->Read();
-                       });
+    std::visit([this](auto& stream) {
+      bhttp::async_write(stream, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->RetryOrFail(ec);
+        self->Read();
+      });
+    }, connection_->stream);
   }
 
   void Read() {
@@ -171,11 +212,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_->body_limit(channel_->options().max_response_bytes);
     // An answer to HEAD has no body, whatever its Content-Length says.
     if (verb_text_ == "HEAD") parser_->skip(true);
-    bhttp::async_read(connection_->stream, connection_->buffer, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->RetryOrFail(ec);
-                        self->Answer();
-                      });
+    std::visit([this](auto& stream) {
+      bhttp::async_read(stream, connection_->buffer, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->RetryOrFail(ec);
+                          self->Answer();
+                        });
+    }, connection_->stream);
   }
 
   void RetryOrFail(beast::error_code ec) {
@@ -207,8 +250,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void Fail(beast::error_code ec) {
-    std::string cause = "error invoking app channel: " + verb_text_ + " http://" +
-                        channel_->options().host + ":" +
+    std::string cause = "error invoking app channel: " + verb_text_ + " " +
+                        std::string(channel_->scheme()) + "://" + channel_->options().host + ":" +
                         std::to_string(channel_->options().port) + target_ + ": " + ec.message();
     if (ec == bhttp::error::body_limit) {
       cause = "error invoking app channel: the app's response is larger than " +
@@ -229,6 +272,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bhttp::request<bhttp::string_body> request_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   std::unique_ptr<Connection> connection_;
+  std::optional<Resolver> resolver_;
   bool reused_ = false;
 };
 

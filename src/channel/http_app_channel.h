@@ -1,5 +1,6 @@
 // The HTTP app channel: calls the app over HTTP/1.1 with a pool of keep-alive connections,
-// on the sidecar's event loop (Beast), with --app-max-concurrency as a bounded queue.
+// on the sidecar's event loop (Beast), with --app-max-concurrency as a bounded queue. Also
+// the client of HTTPEndpoints and URL targets: TLS (OpenSSL), a base path, fixed headers.
 #pragma once
 
 #include <cstddef>
@@ -11,13 +12,22 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+}  // namespace ssl
 }  // namespace boost::asio
 
 namespace dapr::channel {
 
 struct HttpAppChannelOptions {
-  std::string host = "127.0.0.1";  // numeric: no name lookup on the event loop
+  std::string host = "127.0.0.1";  // a name is looked up (asynchronously) per new connection
   uint16_t port = 0;
+  // TLS: null for plain TCP. The context carries the trust and client certificate; SNI and
+  // (when the context verifies) the host name check use `host`.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::string path_prefix;  // put before every method path, e.g. "/v2"; empty: none
+  std::string host_header;  // the Host header; empty: host:port
+  HeaderList fixed_headers; // sent with every request (an HTTPEndpoint's spec.headers)
   size_t max_concurrency = 0;      // calls in flight to the app at once; 0: no limit
   size_t max_response_bytes = 4u << 20;
   size_t max_idle_connections = 64;

@@ -35,7 +35,8 @@ Result<std::string> MetadataValue(const YAML::Node& entry, const std::string& na
   return Scalar(entry["value"]);
 }
 
-bool VisibleTo(const ComponentSpec& spec, const LoadContext& context) {
+template <class Spec>
+bool VisibleTo(const Spec& spec, const LoadContext& context) {
   if (!spec.scopes.empty() &&
       std::find(spec.scopes.begin(), spec.scopes.end(), context.app_id) == spec.scopes.end()) {
     return false;
@@ -79,6 +80,54 @@ Result<ComponentSpec> ParseComponent(const YAML::Node& doc, const std::string& s
   return spec;
 }
 
+// One value of an HTTPEndpoint: {value: ...}; a secretKeyRef needs a secret store.
+Result<std::string> EndpointValue(const YAML::Node& node, const std::string& what) {
+  if (!node || node.IsNull()) return std::string();
+  if (!node.IsMap()) return InvalidArgument(what + " must be a map with a value");
+  if (node["secretKeyRef"]) {
+    return Unimplemented(what + ": secretKeyRef needs a secret store, which this build does not have yet");
+  }
+  return Scalar(node["value"]);
+}
+
+Result<HttpEndpointSpec> ParseHttpEndpoint(const YAML::Node& doc, const std::string& source) {
+  HttpEndpointSpec spec;
+  spec.source = source;
+  spec.name = Scalar(doc["metadata"]["name"]);
+  if (spec.name.empty()) return InvalidArgument(source + ": HTTPEndpoint without metadata.name");
+  const std::string where = source + ": HTTPEndpoint " + spec.name;
+  spec.namespace_ = Scalar(doc["metadata"]["namespace"]);
+  const YAML::Node body = doc["spec"];
+  if (!body || !body.IsMap()) return InvalidArgument(where + " has no spec");
+  spec.base_url = Scalar(body["baseUrl"]);
+  if (spec.base_url.rfind("http://", 0) != 0 && spec.base_url.rfind("https://", 0) != 0) {
+    return InvalidArgument(where + ": spec.baseUrl must start with http:// or https://");
+  }
+  if (const auto headers = body["headers"]; headers && headers.IsSequence()) {
+    for (const auto& header : headers) {
+      std::string name = Scalar(header["name"]);
+      if (name.empty()) return InvalidArgument(where + ": a header without name");
+      auto value = EndpointValue(header, "header " + name);
+      if (!value.ok()) return Status(value.error().code(), where + ": " + value.error().message());
+      spec.headers.emplace_back(std::move(name), std::move(value).value());
+    }
+  }
+  if (const auto tls = body["clientTLS"]; tls && tls.IsMap()) {
+    std::pair<const char*, std::string*> fields[] = {{"rootCA", &spec.root_ca_pem},
+                                                     {"certificate", &spec.certificate_pem},
+                                                     {"privateKey", &spec.private_key_pem}};
+    for (auto [field, target] : fields) {
+      auto value = EndpointValue(tls[field], std::string("clientTLS.") + field);
+      if (!value.ok()) return Status(value.error().code(), where + ": " + value.error().message());
+      *target = std::move(value).value();
+    }
+  }
+  if (const auto scopes = doc["scopes"]; scopes && scopes.IsSequence()) {
+    for (const auto& scope : scopes) spec.scopes.push_back(Scalar(scope));
+  }
+  return spec;
+}
+
 }  // namespace
 
 Result<std::vector<ComponentSpec>> ParseResources(const std::string& yaml_text,
@@ -105,6 +154,17 @@ Result<Resources> ParseResourceDocuments(const std::string& yaml_text, const std
       auto policies = resiliency::ParseResiliency(doc);
       if (!policies.ok()) return InvalidArgument(source + ": " + policies.error().message());
       out.resiliency.push_back(std::move(policies).value());
+      continue;
+    }
+    if (kind == "HTTPEndpoint") {
+      Result<HttpEndpointSpec> endpoint = InvalidArgument("");
+      try {
+        endpoint = ParseHttpEndpoint(doc, source);
+      } catch (const YAML::Exception& e) {
+        return InvalidArgument(source + ": malformed HTTPEndpoint: " + e.what());
+      }
+      if (!endpoint.ok()) return endpoint.error();
+      if (VisibleTo(*endpoint, context)) out.http_endpoints.push_back(std::move(endpoint).value());
       continue;
     }
     if (kind != "Component") {
@@ -156,6 +216,7 @@ Result<Resources> LoadAllResources(const std::vector<std::string>& paths,
       if (!resources.ok()) return resources.error();
       for (auto& spec : resources->components) out.components.push_back(std::move(spec));
       for (auto& spec : resources->resiliency) out.resiliency.push_back(std::move(spec));
+      for (auto& spec : resources->http_endpoints) out.http_endpoints.push_back(std::move(spec));
     }
   }
   return out;

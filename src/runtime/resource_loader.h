@@ -1,6 +1,6 @@
 // Reads Dapr resource files (apiVersion dapr.io/v1alpha1) from the resources paths: every
-// *.yaml / *.yml file, multi-document files included. Components and Resiliency policies
-// are returned; other kinds are skipped for now with a debug line.
+// *.yaml / *.yml file, multi-document files included. Components, Resiliency policies and
+// HTTPEndpoints are returned; other kinds are skipped for now with a debug line.
 #pragma once
 
 #include <chrono>
@@ -25,6 +25,19 @@ struct ComponentSpec {
   std::string source;  // file it came from, for messages
 };
 
+// kind: HTTPEndpoint: a non-Dapr HTTP service invoked by name like an app id.
+struct HttpEndpointSpec {
+  std::string name;
+  std::string namespace_;
+  std::string base_url;  // http:// or https://
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string root_ca_pem;  // spec.clientTLS: PEM values
+  std::string certificate_pem;
+  std::string private_key_pem;
+  std::vector<std::string> scopes;
+  std::string source;
+};
+
 struct LoadContext {
   std::string app_id;
   std::string app_namespace;  // NAMESPACE env; empty in plain standalone
@@ -33,6 +46,7 @@ struct LoadContext {
 struct Resources {
   std::vector<ComponentSpec> components;
   std::vector<resiliency::ResiliencySpec> resiliency;  // scopes are applied later
+  std::vector<HttpEndpointSpec> http_endpoints;      // those visible to this app
 };
 
 // Parses one YAML text (possibly several documents). Components not visible to this app

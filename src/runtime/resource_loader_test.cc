@@ -126,6 +126,7 @@ TEST(ResourceLoaderTest, OtherKindsAndEmptyDocumentsAreSkipped) {
       "spec: {topic: orders}\n"
       "---\n"
       "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata: {name: ep}\n"
+      "spec: {baseUrl: \"http://127.0.0.1:1\"}\n"
       "---\n"
       "metadata: {name: nokind}\nspec: {type: state.redis}\n"
       "---\n"
@@ -465,6 +466,57 @@ TEST_F(ResourceDirTest, NonDirectoryPathIsAnError) {
   specs = LoadResources({missing}, kApp);
   ASSERT_FALSE(specs.ok());
   EXPECT_EQ(specs.error().message(), "resources path " + missing + " is not a directory");
+}
+
+TEST(ResourceLoaderTest, HttpEndpointsAreReturnedWithHeadersTlsAndScopes) {
+  auto resources = ParseResourceDocuments(R"(
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata:
+  name: github
+spec:
+  baseUrl: https://api.github.com/v3
+  headers:
+  - name: Accept-Language
+    value: en-US
+  clientTLS:
+    rootCA:
+      value: "-----BEGIN CERTIFICATE-----"
+    certificate:
+      value: cert
+    privateKey:
+      value: key
+---
+kind: HTTPEndpoint
+metadata: {name: other-app-only}
+spec: {baseUrl: "http://x"}
+scopes: [someone-else]
+)", "ep.yaml", kApp);
+  ASSERT_TRUE(resources.ok()) << resources.error().message();
+  ASSERT_EQ(resources->http_endpoints.size(), 1u);
+  const auto& ep = resources->http_endpoints[0];
+  EXPECT_EQ(ep.name, "github");
+  EXPECT_EQ(ep.base_url, "https://api.github.com/v3");
+  EXPECT_EQ(ep.headers, (std::vector<std::pair<std::string, std::string>>{{"Accept-Language", "en-US"}}));
+  EXPECT_EQ(ep.root_ca_pem, "-----BEGIN CERTIFICATE-----");
+  EXPECT_EQ(ep.certificate_pem, "cert");
+  EXPECT_EQ(ep.private_key_pem, "key");
+}
+
+TEST(ResourceLoaderTest, UnusableHttpEndpointsAreRefusedNamingThem) {
+  const char* bad[] = {
+      "kind: HTTPEndpoint\nmetadata: {name: e}\n",
+      "kind: HTTPEndpoint\nmetadata: {name: e}\nspec: {baseUrl: ftp://x}\n",
+      "kind: HTTPEndpoint\nmetadata: {name: e}\nspec:\n  baseUrl: http://x\n  headers:\n  - {value: v}\n",
+      "kind: HTTPEndpoint\nmetadata: {name: e}\nspec:\n  baseUrl: http://x\n  headers:\n"
+      "  - {name: h, secretKeyRef: {name: s, key: k}}\n",
+      "kind: HTTPEndpoint\nspec: {baseUrl: http://x}\n",
+  };
+  for (const char* yaml : bad) {
+    auto resources = ParseResourceDocuments(yaml, "ep.yaml", kApp);
+    ASSERT_FALSE(resources.ok()) << yaml;
+    EXPECT_TRUE(Contains(resources.error().message(), "ep.yaml")) << resources.error().message();
+  }
 }
 
 }  // namespace

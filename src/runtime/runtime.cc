@@ -25,7 +25,9 @@
 #include "channel/app_health.h"
 #include "channel/grpc_app_channel.h"
 #include "channel/http_app_channel.h"
+#include "channel/http_endpoints.h"
 #include "channel/sidecar_invoker.h"
+#include "channel/tls_client.h"
 #include "runtime/component_loader.h"
 
 namespace dapr::runtime {
@@ -54,8 +56,11 @@ struct Runtime::Parts {
       options.app_api_token = o.app_api_token;
       return std::make_unique<channel::GrpcAppChannel>(loop, std::move(options));
     }
-    if (o.app_protocol != "http") return nullptr;
+    if (o.app_protocol != "http" && o.app_protocol != "https") return nullptr;
     channel::HttpAppChannelOptions options;
+    if (o.app_protocol == "https") {
+      options.tls = channel::MakeClientTls({.verify_peer = false}).value();
+    }
     options.host = o.app_channel_address;
     options.port = static_cast<uint16_t>(o.app_port);
     options.max_concurrency = o.app_max_concurrency > 0 ? o.app_max_concurrency : 0;
@@ -112,6 +117,7 @@ struct Runtime::Parts {
   std::unique_ptr<grpcapi::GrpcServer> internal_grpc;
   std::unique_ptr<nameresolution::Resolver> resolver;
   std::unique_ptr<resiliency::Policies> policies;
+  std::unique_ptr<channel::HttpEndpoints> http_endpoints;
   std::unique_ptr<channel::AppHealth> app_health;
   std::unique_ptr<channel::SidecarInvoker> sidecars;
 };
@@ -137,6 +143,10 @@ Status Runtime::Start() {
   parts_ = std::make_unique<Parts>(options_);
   parts_->lifecycle.SetShutdownHandler([this] { RequestShutdown(); });
   parts_->metadata.SetEnabledFeatures(configuration_.EnabledFeatures());
+  // Everything a request may use is set before the first listener opens.
+  Status prepared = ApplyResiliency(resources_.resiliency);
+  if (prepared.ok()) prepared = StartHttpEndpoints();
+  if (!prepared.ok()) return prepared;
 
   auto router = std::make_shared<http::Router>();
   http::AddLifecycleRoutes(*router, parts_->lifecycle);
@@ -251,34 +261,35 @@ Result<std::unique_ptr<nameresolution::Resolver>> Runtime::CreateResolver(
   return resolver;
 }
 
-Status Runtime::LoadComponents() {
-  std::vector<ComponentSpec> specs;
-  std::vector<resiliency::ResiliencySpec> resiliency_specs;
+// The resource files, read before anything starts (a bad file stops daprd at once); with no
+// resources path, the embedded SQLite state store.
+Status Runtime::ReadResources() {
   auto paths = EffectiveResourcesPaths(options_);
-  if (paths.empty()) {
-    fs::path dir = fs::path(options_.home) / ".dapr";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    ComponentSpec embedded;
-    embedded.name = "statestore";
-    embedded.type = "state.sqlite";
-    embedded.version = "v1";
-    embedded.metadata["connectionString"] = (dir / "state.db").string();
-    embedded.source = "embedded default";
-    specs.push_back(std::move(embedded));
-    spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {}",
-                 (dir / "state.db").string());
-  } else {
+  if (!paths.empty()) {
     auto loaded = LoadAllResources(paths, {options_.app_id, options_.app_namespace});
     if (!loaded.ok()) return loaded.error();
-    specs = std::move(loaded->components);
-    resiliency_specs = std::move(loaded->resiliency);
+    resources_ = std::move(loaded).value();
+    return Status::Ok();
   }
-  Status status = ApplyResiliency(resiliency_specs);
-  if (!status.ok()) return status;
+  fs::path dir = fs::path(options_.home) / ".dapr";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ComponentSpec embedded;
+  embedded.name = "statestore";
+  embedded.type = "state.sqlite";
+  embedded.version = "v1";
+  embedded.metadata["connectionString"] = (dir / "state.db").string();
+  embedded.source = "embedded default";
+  resources_.components.push_back(std::move(embedded));
+  spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {}",
+               (dir / "state.db").string());
+  return Status::Ok();
+}
+
+Status Runtime::LoadComponents() {
   ComponentLoader loader(registries_, parts_->state, parts_->metadata, &parts_->loop);
-  for (const auto& spec : specs) {
-    status = loader.Load(spec);
+  for (const auto& spec : resources_.components) {
+    Status status = loader.Load(spec);
     if (status.ok()) {
       spdlog::info("component loaded: {} ({})", spec.name, spec.type);
     } else if (spec.ignore_errors) {
@@ -287,6 +298,24 @@ Status Runtime::LoadComponents() {
       return status;
     }
   }
+  return Status::Ok();
+}
+
+// HTTPEndpoints: non-Dapr services invoked by name; URLs as app ids work with or without them.
+Status Runtime::StartHttpEndpoints() {
+  parts_->http_endpoints =
+      std::make_unique<channel::HttpEndpoints>(parts_->loop, options_.max_body_bytes);
+  for (const auto& spec : resources_.http_endpoints) {
+    channel::HttpEndpointSettings settings;
+    settings.name = spec.name;
+    settings.base_url = spec.base_url;
+    settings.headers.assign(spec.headers.begin(), spec.headers.end());
+    settings.tls = {true, spec.root_ca_pem, spec.certificate_pem, spec.private_key_pem};
+    Status status = parts_->http_endpoints->Add(settings);
+    if (!status.ok()) return Status(status.code(), spec.source + ": " + status.message());
+  }
+  parts_->metadata.SetHttpEndpoints(parts_->http_endpoints->Names());
+  parts_->invocation.SetExternalInvoker(parts_->http_endpoints.get());
   return Status::Ok();
 }
 
@@ -376,6 +405,7 @@ void Runtime::Drain() {
 
 int Runtime::Run() {
   Status status = LoadConfiguration();
+  if (status.ok()) status = ReadResources();
   if (!status.ok()) {
     spdlog::critical("fatal: {}", status.message());
     return 1;

@@ -13,6 +13,7 @@
 #include "components/builtin.h"
 #include "runtime/configuration.h"
 #include "runtime/options.h"
+#include "runtime/resource_loader.h"
 
 namespace dapr::runtime {
 
@@ -29,7 +30,9 @@ class Runtime {
  private:
   struct Parts;
   Status Start();
+  Status ReadResources();
   Status LoadComponents();
+  Status StartHttpEndpoints();
   Status LoadConfiguration();
   Status StartSidecarChannel();
   std::string ResolverType() const;
@@ -43,6 +46,7 @@ class Runtime {
 
   Options options_;
   Configuration configuration_;
+  Resources resources_;
   const components::Registries& registries_;
   std::unique_ptr<Parts> parts_;
   std::mutex mutex_;

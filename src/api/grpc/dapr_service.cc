@@ -68,6 +68,7 @@ void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataRespo
     out->set_version(c.version);
     for (const auto& cap : c.capabilities) out->add_capabilities(cap);
   }
+  for (const auto& name : snapshot.http_endpoints) response.add_http_endpoints()->set_name(name);
   response.mutable_extended_metadata()->insert(snapshot.extended.begin(), snapshot.extended.end());
   const auto& app = snapshot.app_connection;
   auto* props = response.mutable_app_connection_properties();

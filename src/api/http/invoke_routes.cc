@@ -58,6 +58,18 @@ std::string_view RawMethodOf(std::string_view path) {
   return at == std::string_view::npos ? std::string_view() : path.substr(at + 8);
 }
 
+// "/v1.0/invoke/http(s)://host[:port][/base]/method/<method>" -> {URL, method}.
+std::optional<std::pair<std::string_view, std::string_view>> SplitUrlTarget(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v1.0/invoke/";
+  if (path.rfind(kPrefix, 0) != 0) return std::nullopt;
+  std::string_view rest = path.substr(kPrefix.size());
+  size_t scheme_end = rest.find("://");
+  if (rest.rfind("http://", 0) != 0 && rest.rfind("https://", 0) != 0) return std::nullopt;
+  size_t method = rest.find("/method/", scheme_end + 3);
+  if (method == std::string_view::npos) return std::nullopt;
+  return std::pair{rest.substr(0, method), rest.substr(method + 8)};
+}
+
 }  // namespace
 
 void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block) {
@@ -72,6 +84,15 @@ void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block) {
                std::string target = request->params.at("id");
                std::string method(RawMethodOf(request->path));
                Invoke(block, target, method, std::move(request), std::move(respond));
+             });
+  // A URL as the id (/v1.0/invoke/https://host:port/method/...): its slashes keep the
+  // route above from matching; the id runs up to the first "/method/" after the host.
+  router.Add({}, "/v1.0/invoke/{rest*}",
+             [&block](std::shared_ptr<HttpRequest> request, Responder respond) {
+               auto split = SplitUrlTarget(request->path);
+               if (!split) return respond(ErrorResponse(blocks::errors::InvokeNoAppId()));
+               auto [target, method] = *split;
+               Invoke(block, std::string(target), method, std::move(request), std::move(respond));
              });
   router.SetFallback([&block](std::shared_ptr<HttpRequest> request, Responder respond) {
     auto header = request->Header("dapr-app-id");

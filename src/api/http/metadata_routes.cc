@@ -45,6 +45,11 @@ std::string MetadataJson(const blocks::MetadataSnapshot& snapshot) {
       {"appConnectionProperties", AppConnectionJson(snapshot.app_connection)},
       {"actorRuntime", {{"runtimeStatus", "DISABLED"}, {"hostReady", false}}},
   };
+  if (!snapshot.http_endpoints.empty()) {  // left out when empty, as Dapr does
+    json endpoints = json::array();
+    for (const auto& name : snapshot.http_endpoints) endpoints.push_back({{"name", name}});
+    out["httpEndpoints"] = std::move(endpoints);
+  }
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

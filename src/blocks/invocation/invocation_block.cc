@@ -19,6 +19,14 @@ void ContinueTrace(channel::HeaderList& headers) {
   headers.emplace_back("traceparent", trace::ContinueTrace(std::nullopt));
 }
 
+// A failure reaches the caller as Dapr words it: "failed to invoke, id: <id>, err: <cause>".
+channel::AppCallback NamingTheTarget(std::string id, channel::AppCallback done) {
+  return [id = std::move(id), done = std::move(done)](ApiResult<channel::AppResponse> result) {
+    if (!result.ok()) return done(errors::DirectInvoke(id, result.error().message));
+    done(std::move(result));
+  };
+}
+
 }  // namespace
 
 ApiResult<InvokeTarget> ParseInvokeTarget(std::string_view target) {
@@ -41,6 +49,10 @@ bool InvocationBlock::IsSelf(const InvokeTarget& target) const {
 
 void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest request,
                              channel::AppCallback done) const {
+  if (external_ && external_->Handles(target_text)) {
+    std::string id(target_text);
+    return InvokeExternal(id, std::move(request), NamingTheTarget(id, std::move(done)));
+  }
   auto target = ParseInvokeTarget(target_text);
   if (!target.ok()) return done(target.take_error());
   std::string id(target_text);
@@ -49,10 +61,7 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   request.headers.emplace_back("dapr-callee-app-id", target->app_id);
   if (!app_namespace_.empty()) request.headers.emplace_back("dapr-caller-namespace", app_namespace_);
   ContinueTrace(request.headers);
-  auto named = [id, done = std::move(done)](ApiResult<channel::AppResponse> result) {
-    if (!result.ok()) return done(errors::DirectInvoke(id, result.error().message));
-    done(std::move(result));
-  };
+  auto named = NamingTheTarget(id, std::move(done));
   bool self = IsSelf(*target);
   if (self && !app_channel_) return named(errors::InvokeCause("app channel is not initialized"));
   if (self && app_healthy_ && !app_healthy_()) {
@@ -70,6 +79,24 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   Attempt attempt = [this, self, target = *target, shared](channel::AppCallback done) {
     if (self) return app_channel_->Invoke(*shared, std::move(done));
     remote_->Invoke(target, *shared, std::move(done));
+  };
+  GuardedInvoke(policy, schedule_, std::move(attempt), std::move(named));
+}
+
+// A non-Dapr service gets the trace context but not the caller's app id; its Resiliency
+// target is the endpoint's name (or URL) under targets.apps, as in Dapr.
+void InvocationBlock::InvokeExternal(std::string id, channel::AppRequest request,
+                                     channel::AppCallback named) const {
+  ContinueTrace(request.headers);
+  resiliency::AppPolicy policy;
+  if (policies_ && schedule_) policy = policies_->ForApp(id);
+  policy.connection_retry.reset();  // no sidecar on the way
+  if (!policy.timeout && !policy.retry && !policy.circuit_breaker) {
+    return external_->Invoke(id, std::move(request), std::move(named));
+  }
+  auto shared = std::make_shared<const channel::AppRequest>(std::move(request));
+  Attempt attempt = [this, id, shared](channel::AppCallback done) {
+    external_->Invoke(id, *shared, std::move(done));
   };
   GuardedInvoke(policy, schedule_, std::move(attempt), std::move(named));
 }

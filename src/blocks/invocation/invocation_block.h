@@ -2,7 +2,8 @@
 // headers Dapr adds. Both APIs call it: HTTP (/v1.0/invoke, dapr-app-id) and gRPC
 // (InvokeService). A call to this sidecar's own app id goes down the app channel; a call to
 // another app id goes to that app's sidecar (RemoteInvoker), which hands it to its app with
-// InvokeLocal.
+// InvokeLocal; a call to an HTTPEndpoint's name or to an http(s):// URL goes straight to that
+// non-Dapr service (ExternalInvoker).
 #pragma once
 
 #include <string>
@@ -30,6 +31,16 @@ class RemoteInvoker {
                       channel::AppCallback done) = 0;
 };
 
+// Non-Dapr HTTP services: HTTPEndpoint resources by name, and http:// or https:// URLs.
+class ExternalInvoker {
+ public:
+  virtual ~ExternalInvoker() = default;
+  virtual bool Handles(std::string_view target) const = 0;
+  // A failure is an ApiError whose message is the cause; the block names the target.
+  virtual void Invoke(std::string_view target, channel::AppRequest request,
+                      channel::AppCallback done) = 0;
+};
+
 class InvocationBlock {
  public:
   // app_channel: the sidecar's own app; null when daprd runs without --app-port.
@@ -40,6 +51,8 @@ class InvocationBlock {
 
   // Set once at start-up, before any call; without one, other app ids are not found.
   void SetRemoteInvoker(RemoteInvoker* remote) { remote_ = remote; }
+  // Set once at start-up, before any call; without one, URLs are not valid app ids.
+  void SetExternalInvoker(ExternalInvoker* external) { external_ = external; }
   // Set once at start-up, before any call: whether the app is healthy (app health checks);
   // while it is not, calls to it fail at once.
   void SetAppHealth(std::function<bool()> app_healthy) { app_healthy_ = std::move(app_healthy); }
@@ -58,6 +71,7 @@ class InvocationBlock {
 
  private:
   bool IsSelf(const InvokeTarget& target) const;
+  void InvokeExternal(std::string id, channel::AppRequest request, channel::AppCallback named) const;
   // The policy guarding a call to the target; empty when nothing applies.
   resiliency::AppPolicy PolicyFor(const InvokeTarget& target, bool self) const;
 
@@ -65,6 +79,7 @@ class InvocationBlock {
   std::string app_namespace_;
   channel::AppChannel* app_channel_;
   RemoteInvoker* remote_ = nullptr;
+  ExternalInvoker* external_ = nullptr;
   const resiliency::Policies* policies_ = nullptr;
   Schedule schedule_;
   std::function<bool()> app_healthy_;

@@ -20,6 +20,11 @@ void MetadataBlock::SetEnabledFeatures(std::vector<std::string> features) {
   snapshot_.enabled_features = std::move(features);
 }
 
+void MetadataBlock::SetHttpEndpoints(std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  snapshot_.http_endpoints = std::move(names);
+}
+
 void MetadataBlock::SetExtended(const std::string& key, std::string value) {
   if (key.empty()) return;
   std::lock_guard lock(mutex_);

@@ -37,6 +37,7 @@ struct MetadataSnapshot {
   std::string runtime_version;
   std::vector<std::string> enabled_features;
   std::vector<RegisteredComponent> components;
+  std::vector<std::string> http_endpoints;  // HTTPEndpoint names
   std::map<std::string, std::string> extended;
   AppConnection app_connection;
 };
@@ -47,6 +48,7 @@ class MetadataBlock {
 
   void AddComponent(RegisteredComponent component);
   void SetEnabledFeatures(std::vector<std::string> features);
+  void SetHttpEndpoints(std::vector<std::string> names);
   // An empty key is a no-op, as in Dapr.
   void SetExtended(const std::string& key, std::string value);
   MetadataSnapshot Snapshot() const;
