@@ -68,10 +68,6 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
   void Invoke(AppRequest request, AppCallback done) {
     asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
                              done = std::move(done)]() mutable {
-      if (self->options_.max_concurrency > 0 && self->active_ >= self->options_.max_concurrency) {
-        self->waiting_.push_back({std::move(request), std::move(done)});
-        return;
-      }
       self->Start(std::move(request), std::move(done));
     });
   }
@@ -80,12 +76,6 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
   void Finished(std::unique_ptr<Connection> connection) {
     if (connection && idle_.size() < options_.max_idle_connections) {
       idle_.push_back(std::move(connection));
-    }
-    --active_;
-    if (!waiting_.empty()) {
-      Pending next = std::move(waiting_.front());
-      waiting_.pop_front();
-      Start(std::move(next.request), std::move(next.done));
     }
   }
 
@@ -102,19 +92,12 @@ class HttpAppChannel::Impl : public std::enable_shared_from_this<HttpAppChannel:
   std::string_view scheme() const { return options_.tls ? "https" : "http"; }
 
  private:
-  struct Pending {
-    AppRequest request;
-    AppCallback done;
-  };
-
   void Start(AppRequest request, AppCallback done);
 
   Strand strand_;
   HttpAppChannelOptions options_;
   std::optional<tcp::endpoint> endpoint_;
-  size_t active_ = 0;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::deque<Pending> waiting_;
 };
 
 namespace {
@@ -279,7 +262,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 }  // namespace
 
 void HttpAppChannel::Impl::Start(AppRequest request, AppCallback done) {
-  ++active_;
   std::make_shared<Exchange>(shared_from_this(), std::move(request), std::move(done))->Run();
 }
 

@@ -1,5 +1,5 @@
 // The HTTP app channel: calls the app over HTTP/1.1 with a pool of keep-alive connections,
-// on the sidecar's event loop (Beast), with --app-max-concurrency as a bounded queue. Also
+// on the sidecar's event loop (Beast). Also
 // the client of HTTPEndpoints and URL targets: TLS (OpenSSL), a base path, fixed headers.
 #pragma once
 
@@ -28,7 +28,6 @@ struct HttpAppChannelOptions {
   std::string path_prefix;  // put before every method path, e.g. "/v2"; empty: none
   std::string host_header;  // the Host header; empty: host:port
   HeaderList fixed_headers; // sent with every request (an HTTPEndpoint's spec.headers)
-  size_t max_concurrency = 0;      // calls in flight to the app at once; 0: no limit
   size_t max_response_bytes = 4u << 20;
   size_t max_idle_connections = 64;
   std::string app_api_token;       // APP_API_TOKEN, sent to the app as dapr-api-token

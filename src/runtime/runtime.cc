@@ -26,6 +26,7 @@
 #include "channel/grpc_app_channel.h"
 #include "channel/http_app_channel.h"
 #include "channel/http_endpoints.h"
+#include "channel/limited_app_channel.h"
 #include "channel/sidecar_invoker.h"
 #include "channel/tls_client.h"
 #include "runtime/component_loader.h"
@@ -44,9 +45,18 @@ struct Runtime::Parts {
         app_channel(MakeAppChannel(loop, o)),
         invocation(o.app_id, o.app_namespace, app_channel.get()) {}
 
-  // The channel to the app, when there is an app (--app-port) that speaks HTTP or gRPC.
+  // The channel to the app, when there is an app (--app-port) that speaks HTTP or gRPC;
+  // --app-max-concurrency bounds it whatever the protocol.
   static std::unique_ptr<channel::AppChannel> MakeAppChannel(boost::asio::io_context& loop,
                                                              const Options& o) {
+    auto app = MakeProtocolChannel(loop, o);
+    if (!app || o.app_max_concurrency <= 0) return app;
+    return std::make_unique<channel::LimitedAppChannel>(
+        std::move(app), static_cast<size_t>(o.app_max_concurrency));
+  }
+
+  static std::unique_ptr<channel::AppChannel> MakeProtocolChannel(boost::asio::io_context& loop,
+                                                                  const Options& o) {
     if (o.app_port <= 0) return nullptr;
     if (o.app_protocol == "grpc") {
       channel::GrpcAppChannelOptions options;
@@ -63,7 +73,6 @@ struct Runtime::Parts {
     }
     options.host = o.app_channel_address;
     options.port = static_cast<uint16_t>(o.app_port);
-    options.max_concurrency = o.app_max_concurrency > 0 ? o.app_max_concurrency : 0;
     options.max_response_bytes = o.max_body_bytes;
     options.app_api_token = o.app_api_token;
     return std::make_unique<channel::HttpAppChannel>(loop, std::move(options));

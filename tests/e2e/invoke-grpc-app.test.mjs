@@ -100,3 +100,50 @@ describe("a gRPC app that is not there", () => {
     assert.match(body.message, new RegExp(`^failed to invoke, id: ${daprd.appId}, err: error invoking app channel: grpc://127\\.0\\.0\\.1:\\d+`));
   });
 });
+
+describe("--app-max-concurrency 2 with a gRPC app", () => {
+  let daprd, server;
+  let active = 0;
+  let maxActive = 0;
+  const appId = `grpcmax-${uid(4)}`;
+
+  before(async () => {
+    const appPort = await freePort();
+    daprd = new Daprd({
+      appId, ready: "outbound",
+      args: ["--app-port", String(appPort), "--app-protocol", "grpc", "--app-max-concurrency", "2"],
+    });
+    await daprd.start();
+    server = new DaprServer({
+      serverHost: "127.0.0.1",
+      serverPort: String(appPort),
+      communicationProtocol: CommunicationProtocolEnum.GRPC,
+      clientOptions: { daprHost: "127.0.0.1", daprPort: String(daprd.grpcPort), communicationProtocol: CommunicationProtocolEnum.GRPC },
+      logger: { level: LogLevel.Error, service: silentLogger },
+    });
+    await server.invoker.listen("slow", async () => {
+      active += 1;
+      maxActive = Math.max(maxActive, active);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      active -= 1;
+      return { ok: true };
+    }, { method: HttpMethod.POST });
+    await server.start();
+    await daprd.waitReady();
+  }, HOOK);
+
+  after(async () => {
+    await daprd?.stop();
+    await server?.stop().catch(() => {});
+  }, HOOK);
+
+  test("6 concurrent calls holding 300 ms each: all answered, never more than 2 at the app", T, async () => {
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 6 }, () =>
+      fetch(`${daprd.httpUrl}/v1.0/invoke/${appId}/method/slow`, { method: "POST", body: "{}" })));
+    const elapsed = Date.now() - started;
+    for (const r of results) assert.equal(r.status, 200);
+    assert.equal(maxActive, 2, `the app saw ${maxActive} calls at once`);
+    assert.ok(elapsed >= 850, `6 calls of 300 ms two at a time took only ${elapsed} ms`);
+  });
+});

@@ -1,0 +1,36 @@
+// --app-max-concurrency for any app channel: at most N calls in flight to the app, the rest
+// waiting in a FIFO queue (no thread per waiting call, nothing refused). Health probes pass
+// straight through: a busy app must not look dead.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "channel/app_channel.h"
+
+namespace dapr::channel {
+
+class LimitedAppChannel final : public AppChannel {
+ public:
+  LimitedAppChannel(std::unique_ptr<AppChannel> inner, size_t max_in_flight);
+
+  void Invoke(AppRequest request, AppCallback done) override;
+  void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
+
+ private:
+  struct Waiting {
+    AppRequest request;
+    AppCallback done;
+  };
+  struct State;  // shared with the callbacks of calls in flight
+
+  void Start(AppRequest request, AppCallback done);
+
+  std::unique_ptr<AppChannel> inner_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace dapr::channel
