@@ -3,6 +3,8 @@
 #include "components/builtin.h"
 
 #include "common/module_loader.h"
+#include "components/nameresolution/kubernetes/kubernetes_resolver.h"
+#include "components/nameresolution/mdns/mdns_resolver.h"
 #include "components/nameresolution/sqlite/sqlite_resolver.h"
 #include "components/state/in_memory/in_memory_store.h"
 #include "components/state/redis/redis_store.h"
@@ -41,6 +43,10 @@ void RegisterBuiltins(Registries& r) {
   r.state.Register("state.postgresql", "v2", postgres);
   r.state.Register("state.redis", "v1", Make<state::RedisStore, state::Store>());
   r.state.Register("state.sqlite", "v1", Make<state::SqliteStore, state::Store>());
+  r.name_resolution.Register("nameresolution.kubernetes", "v1",
+                             Make<nameresolution::KubernetesResolver, nameresolution::Resolver>());
+  r.name_resolution.Register("nameresolution.mdns", "v1",
+                             Make<nameresolution::MdnsResolver, nameresolution::Resolver>());
   r.name_resolution.Register("nameresolution.sqlite", "v1",
                              Make<nameresolution::SqliteResolver, nameresolution::Resolver>());
 }

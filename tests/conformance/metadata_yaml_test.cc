@@ -63,5 +63,30 @@ TEST(MetadataYamlTest, EveryStateComponentDescribesItselfTruthfully) {
   }
 }
 
+// Name resolution components are described the same way: a metadata.yaml beside the code,
+// whose type and name match the registered type, with named, typed, described fields.
+TEST(MetadataYamlTest, EveryNameResolutionComponentHasAMetadataYaml) {
+  components::Registries registries;
+  components::RegisterBuiltins(registries);
+  ASSERT_FALSE(registries.name_resolution.Types().empty());
+  for (const std::string& type_version : registries.name_resolution.Types()) {
+    SCOPED_TRACE(type_version);
+    std::string name = type_version.substr(0, type_version.find('/'));
+    name = name.substr(name.find('.') + 1);
+    fs::path file =
+        fs::path(DAPR_SOURCE_DIR) / "components" / "nameresolution" / name / "metadata.yaml";
+    ASSERT_TRUE(fs::exists(file)) << file;
+    YAML::Node doc = YAML::LoadFile(file.string());
+    EXPECT_EQ(doc["type"].as<std::string>(""), "nameresolution") << file;
+    EXPECT_EQ(doc["name"].as<std::string>(""), name) << file;
+    ASSERT_TRUE(doc["metadata"] && doc["metadata"].IsSequence()) << file;
+    for (const auto& field : doc["metadata"]) {
+      EXPECT_FALSE(field["name"].as<std::string>("").empty()) << file;
+      EXPECT_FALSE(field["type"].as<std::string>("").empty()) << field["name"];
+      EXPECT_FALSE(field["description"].as<std::string>("").empty()) << field["name"];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dapr::state
