@@ -44,6 +44,24 @@ void SidecarInvoker::Invoke(const blocks::InvokeTarget& target, AppRequest reque
   });
 }
 
+void SidecarInvoker::Forward(const blocks::InvokeTarget& target, std::string path,
+                             std::string message, grpcapi::GrpcCallOptions options,
+                             std::function<void(grpcapi::GrpcReply)> done) {
+  pool_.Post([this, target, path = std::move(path), message = std::move(message),
+              options = std::move(options), done = std::move(done)]() mutable {
+    auto refuse = [&done](std::string why) {
+      grpcapi::GrpcReply reply;
+      reply.status = {StatusCode::kUnavailable, std::move(why), {}};
+      done(std::move(reply));
+    };
+    auto address = resolver_.Resolve({target.app_id, target.app_namespace});
+    if (!address.ok()) return refuse("couldn't find service: " + target.app_id);
+    auto channel = ChannelTo(*address);
+    if (!channel) return refuse("invalid sidecar address " + *address);
+    channel->Call(std::move(path), std::move(message), std::move(options), std::move(done));
+  });
+}
+
 std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::string& address) {
   std::lock_guard lock(mutex_);
   auto& channel = channels_[address];

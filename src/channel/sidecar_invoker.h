@@ -3,6 +3,7 @@
 // connection per sidecar, kept.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,8 @@ class io_context;
 
 namespace dapr::grpcapi {
 class GrpcChannel;
+struct GrpcCallOptions;
+struct GrpcReply;
 }  // namespace dapr::grpcapi
 
 namespace dapr::channel {
@@ -30,6 +33,12 @@ class SidecarInvoker final : public blocks::RemoteInvoker {
   ~SidecarInvoker() override;
 
   void Invoke(const blocks::InvokeTarget& target, AppRequest request, AppCallback done) override;
+
+  // gRPC proxying: the raw call (path, request message, metadata) to the target app's
+  // sidecar, whose internal port passes it to its app. An app nobody registered ends the
+  // call UNAVAILABLE ("couldn't find service").
+  void Forward(const blocks::InvokeTarget& target, std::string path, std::string message,
+               grpcapi::GrpcCallOptions options, std::function<void(grpcapi::GrpcReply)> done);
 
  private:
   std::shared_ptr<grpcapi::GrpcChannel> ChannelTo(const std::string& address);

@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/grpc/client.h"
 #include "api/grpc/dapr_service.h"
+#include "api/grpc/proxy.h"
 #include "channel/app_port_wait.h"
 #include "common/run_loop.h"
 #include "api/grpc/internal_service.h"
@@ -38,6 +40,7 @@ struct Runtime::Parts {
   explicit Parts(const Options& o)
       : loop(1),
         busy_poll(o.busy_poll_us),
+        api_token(o.api_token),
         pool(o.worker_threads),
         state(o.app_id, o.app_namespace, &pool),
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
@@ -113,6 +116,7 @@ struct Runtime::Parts {
   // One thread runs the loop: every server and client on it is non-blocking.
   std::thread loop_thread;
   std::chrono::microseconds busy_poll;
+  security::ApiToken api_token;  // DAPR_API_TOKEN, for what checks it outside the API servers
   WorkerPool pool;
   blocks::StateBlock state;
   blocks::MetadataBlock metadata;
@@ -184,11 +188,30 @@ Status Runtime::Start() {
   if (!status.ok()) return Status(status.code(), "gRPC API: " + status.message());
   status = StartSidecarChannel();
   if (!status.ok()) return status;
+  StartGrpcProxy();
   StartAppHealthChecks();
   parts_->StartLoop();
   spdlog::info("HTTP API listening on port {}, gRPC API on port {}", options_.http_port,
                options_.grpc_port);
   return Status::Ok();
+}
+
+// gRPC proxying: unknown methods with dapr-app-id on the API port go to that app; on the
+// internal port, calls other sidecars forward for this app go to it. Set before the loop
+// runs, so before any call is read.
+void Runtime::StartGrpcProxy() {
+  grpcapi::ProxyTargets targets;
+  targets.app_id = options_.app_id;
+  targets.app_namespace = options_.app_namespace;
+  if (options_.app_port > 0 && options_.app_protocol == "grpc") {
+    targets.app = grpcapi::GrpcChannel::Create(parts_->loop, options_.app_channel_address,
+                                               static_cast<uint16_t>(options_.app_port));
+  }
+  targets.app_api_token = options_.app_api_token;
+  targets.sidecars = parts_->sidecars.get();
+  targets.max_message_bytes = options_.max_body_bytes;
+  grpcapi::ProxyUnknownMethods(*parts_->grpc, targets, parts_->api_token);
+  if (parts_->internal_grpc) grpcapi::ProxyToOwnApp(*parts_->internal_grpc, std::move(targets));
 }
 
 // --enable-app-health-check: probe the app; while it fails, calls to it fail at once.

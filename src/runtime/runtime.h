@@ -39,6 +39,7 @@ class Runtime {
   Result<std::unique_ptr<nameresolution::Resolver>> CreateResolver(
       const nameresolution::Registration& self);
   void StartAppHealthChecks();
+  void StartGrpcProxy();
   bool WaitForApp();
   Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();

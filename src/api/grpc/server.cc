@@ -55,6 +55,7 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
       : stream_id_(stream_id), connection_(std::move(connection)), server_(std::move(server)) {}
 
   std::string_view request() const override { return request_; }
+  std::string_view Path() const override { return path_; }
   std::optional<std::string_view> Metadata(std::string_view key) const override {
     for (const auto& entry : metadata_) {
       if (Text(entry.name_at, entry.name_size) == key) {
@@ -63,10 +64,26 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
     }
     return std::nullopt;
   }
+  std::vector<std::pair<std::string, std::string>> AllMetadata() const override {
+    std::vector<std::pair<std::string, std::string>> all;
+    all.reserve(metadata_.size());
+    for (const auto& entry : metadata_) {
+      all.emplace_back(Text(entry.name_at, entry.name_size), Text(entry.value_at, entry.value_size));
+    }
+    return all;
+  }
+  std::optional<std::chrono::nanoseconds> Timeout() const override { return timeout_; }
   void Finish(GrpcStatus status, std::string response) override;
   void FinishFramed(std::string framed_response) override;
   void AddResponseHeader(std::string name, std::string value) override {
-    if (!finished_.load()) response_headers_.emplace_back(std::move(name), std::move(value));
+    if (finished_.load()) return;
+    if (EndsWith(name, "-bin")) value = Base64Encode(value);
+    response_headers_.emplace_back(std::move(name), std::move(value));
+  }
+  void AddResponseTrailer(std::string name, std::string value) override {
+    if (finished_.load()) return;
+    if (EndsWith(name, "-bin")) value = Base64Encode(value);
+    response_trailers_.emplace_back(std::move(name), std::move(value));
   }
 
  private:
@@ -113,6 +130,7 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
   GrpcStatus status_;
   std::string framed_response_;
   std::vector<std::pair<std::string, std::string>> response_headers_;
+  std::vector<std::pair<std::string, std::string>> response_trailers_;
   size_t sent_ = 0;
   std::unique_ptr<Timer> deadline_;
 };
@@ -133,11 +151,13 @@ class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
 
   const UnaryHandler* Find(const std::string& path) const {
     auto it = handlers_.find(path);
-    return it == handlers_.end() ? nullptr : &it->second;
+    if (it != handlers_.end()) return &it->second;
+    return fallback_ ? &fallback_ : nullptr;
   }
   const GrpcServerOptions& options() const { return options_; }
 
   std::unordered_map<std::string, UnaryHandler> handlers_;
+  UnaryHandler fallback_;
   std::atomic<size_t> in_flight_{0};
 
  private:
@@ -442,6 +462,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!message.empty()) headers.push_back(Header("grpc-message", message));
       if (!details.empty()) headers.push_back(Header("grpc-status-details-bin", details));
       for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
+      for (const auto& [name, value] : call.response_trailers_) headers.push_back(Header(name, value));
       nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), nullptr);
       return;
     }
@@ -464,8 +485,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     call.sent_ += n;
     if (call.sent_ == call.framed_response_.size()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      nghttp2_nv trailers[] = {Header("grpc-status", "0")};
-      if (nghttp2_submit_trailer(session, stream_id, trailers, 1) != 0) {
+      std::vector<nghttp2_nv> trailers = {Header("grpc-status", "0")};
+      for (const auto& [name, value] : call.response_trailers_) trailers.push_back(Header(name, value));
+      if (nghttp2_submit_trailer(session, stream_id, trailers.data(), trailers.size()) != 0) {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }
     }
@@ -566,6 +588,7 @@ GrpcServer::~GrpcServer() { impl_->Stop(); }
 void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
   impl_->handlers_[std::move(path)] = std::move(handler);
 }
+void GrpcServer::SetFallback(UnaryHandler handler) { impl_->fallback_ = std::move(handler); }
 Status GrpcServer::Start() { return impl_->Start(); }
 uint16_t GrpcServer::Port() const { return impl_->Port(); }
 void GrpcServer::StopAccepting() { impl_->StopAccepting(); }

@@ -9,6 +9,7 @@
 // out on purpose: a compressed message is answered UNIMPLEMENTED, not misread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,8 +39,14 @@ class ServerCall {
   virtual ~ServerCall() = default;
   // The serialized request message.
   virtual std::string_view request() const = 0;
+  // The method's path, "/package.Service/Method".
+  virtual std::string_view Path() const = 0;
   // The first value the caller sent for a metadata key (lower case); "-bin" keys decoded.
   virtual std::optional<std::string_view> Metadata(std::string_view key) const = 0;
+  // Every metadata entry the caller sent, in order ("-bin" values decoded): for relaying.
+  virtual std::vector<std::pair<std::string, std::string>> AllMetadata() const = 0;
+  // The caller's grpc-timeout, when it sent one.
+  virtual std::optional<std::chrono::nanoseconds> Timeout() const = 0;
   // Answers the call, from any thread; only the first answer counts (a deadline may have
   // answered already). The response is the serialized message, sent when status is OK.
   virtual void Finish(GrpcStatus status, std::string response = {}) = 0;
@@ -47,8 +54,11 @@ class ServerCall {
   // handler serialize straight into the buffer that goes out.
   virtual void FinishFramed(std::string framed_response) = 0;
   // Response metadata (lower-case name), sent with the answer's headers; call before
-  // Finish, from the thread that will finish.
+  // Finish, from the thread that will finish. "-bin" values are raw bytes (sent in base64).
   virtual void AddResponseHeader(std::string name, std::string value) = 0;
+  // Trailing metadata (lower-case name), sent after the message with the status; same
+  // rules as AddResponseHeader. "-bin" values are raw bytes (sent in base64).
+  virtual void AddResponseTrailer(std::string name, std::string value) = 0;
 };
 
 // Runs on the event loop: it must not block (hand blocking work to the worker pool).
@@ -62,6 +72,9 @@ class GrpcServer {
 
   // Before Start. path is "/package.Service/Method".
   void AddUnary(std::string path, UnaryHandler handler);
+  // Before the loop runs: the handler of every path no AddUnary registered (default:
+  // UNIMPLEMENTED "unknown method").
+  void SetFallback(UnaryHandler handler);
 
   Status Start();
   // The port it listens on (after Start; useful when options.port was 0: any free port).

@@ -1,0 +1,160 @@
+// gRPC proxying: a gRPC call of the app's own service, made to a sidecar's gRPC port with
+// metadata dapr-app-id, reaches that app through the sidecars (alpha -> beta's sidecar ->
+// beta's app, a grpc-js server) and its answer comes back unchanged: message, status,
+// headers and trailers. Both sidecars share a HOME, so they find each other in the registry.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { mkdirSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import grpc from "@grpc/grpc-js";
+import { Daprd, HOOK, T, freePort, tempDir, uid, within } from "./lib/daprd.mjs";
+
+const pass = (b) => b;
+const method = (name) => ({
+  path: `/e2e.Echo/${name}`, requestStream: false, responseStream: false,
+  requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass,
+});
+
+// The app: Say answers the request reversed, with a header and a trailer; Fail answers
+// NOT_FOUND; Slow answers after 2 s. Every call's metadata is kept in `seen`.
+async function startApp() {
+  const seen = [];
+  const server = new grpc.Server();
+  const record = (call) => seen.push(call.metadata.getMap());
+  server.addService({ Say: method("Say"), Fail: method("Fail"), Slow: method("Slow") }, {
+    Say: (call, callback) => {
+      record(call);
+      const header = new grpc.Metadata();
+      header.set("x-app", "beta");
+      call.sendMetadata(header);
+      const trailer = new grpc.Metadata();
+      trailer.set("x-trailer", "t1");
+      callback(null, Buffer.from([...call.request].reverse()), trailer);
+    },
+    Fail: (call, callback) => {
+      record(call);
+      const trailer = new grpc.Metadata();
+      trailer.set("x-why", "because");
+      callback({ code: grpc.status.NOT_FOUND, details: "no such thing", metadata: trailer });
+    },
+    Slow: (call, callback) => {
+      record(call);
+      setTimeout(() => callback(null, Buffer.from("late")), 2000);
+    },
+  });
+  const port = await freePort();
+  await new Promise((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  return { server, port, seen };
+}
+
+// One unary call; resolves {code, details, response, headers, trailers} and never rejects.
+function call(daprd, name, request, metadata = {}, deadlineMs = 10_000) {
+  const client = new grpc.Client(`127.0.0.1:${daprd.grpcPort}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  return within(15_000, new Promise((resolve) => {
+    let headers = {};
+    let response;
+    // The answer is complete with its status, which carries the trailers.
+    const c = client.makeUnaryRequest(`/e2e.Echo/${name}`, pass, pass, Buffer.from(request), md,
+      { deadline: Date.now() + deadlineMs }, (err, message) => { response = message; });
+    c.on("metadata", (m) => { headers = m.getMap(); });
+    c.on("status", (s) => {
+      client.close();
+      resolve({ code: s.code, details: s.details, response, headers, trailers: s.metadata?.getMap() ?? {} });
+    });
+  }), `call ${name}`);
+}
+
+describe("gRPC proxying with dapr-app-id", () => {
+  const home = path.join(tempDir("proxy"), "home");
+  mkdirSync(home, { recursive: true });
+  const betaId = `beta-${uid(4)}`;
+  let app, alpha, beta;
+
+  before(async () => {
+    app = await startApp();
+    beta = new Daprd({ appId: betaId, home, args: ["--app-port", String(app.port), "--app-protocol", "grpc"] });
+    await beta.start();
+    alpha = new Daprd({ appId: `alpha-${uid(4)}`, home });
+    await alpha.start();
+  }, HOOK);
+
+  after(async () => {
+    await alpha?.stop();
+    await beta?.stop();
+    app?.server.forceShutdown();
+  }, HOOK);
+
+  test("through two sidecars: the message, the app's header and trailer come back; the app sees who called", T, async () => {
+    app.seen.length = 0;
+    const r = await call(alpha, "Say", "abc", { "dapr-app-id": betaId, "x-meta": "hello", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
+    assert.equal(r.code, 0, r.details);
+    assert.equal(r.response.toString(), "cba");
+    assert.equal(r.headers["x-app"], "beta");
+    assert.equal(r.trailers["x-trailer"], "t1");
+    const md = app.seen.at(-1);
+    assert.equal(md["x-meta"], "hello");
+    assert.equal(md["dapr-app-id"], betaId);
+    assert.equal(md["dapr-caller-app-id"], alpha.appId);
+    assert.equal(md["dapr-callee-app-id"], betaId);
+    assert.match(md.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    assert.notEqual(md.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  });
+
+  test("the app's error status, message and trailers are relayed", T, async () => {
+    const r = await call(alpha, "Fail", "x", { "dapr-app-id": betaId });
+    assert.equal(r.code, grpc.status.NOT_FOUND);
+    assert.equal(r.details, "no such thing");
+    assert.equal(r.trailers["x-why"], "because");
+  });
+
+  test("to the own app: dapr-app-id naming the sidecar's own app goes straight to it", T, async () => {
+    const r = await call(beta, "Say", "123", { "dapr-app-id": betaId });
+    assert.equal(r.code, 0, r.details);
+    assert.equal(r.response.toString(), "321");
+  });
+
+  test("the caller's deadline travels: a slow app ends DEADLINE_EXCEEDED in time", T, async () => {
+    const started = Date.now();
+    const r = await call(alpha, "Slow", "x", { "dapr-app-id": betaId }, 300);
+    assert.equal(r.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+  });
+
+  test("without dapr-app-id: UNIMPLEMENTED naming the service", T, async () => {
+    const r = await call(alpha, "Say", "x");
+    assert.equal(r.code, grpc.status.UNIMPLEMENTED);
+    assert.match(r.details, /unknown service e2e\.Echo/);
+  });
+
+  test("an app id nobody registered: UNAVAILABLE couldn't find service; the sidecar carries on", T, async () => {
+    const r = await call(alpha, "Say", "x", { "dapr-app-id": `nobody-${uid(4)}` });
+    assert.equal(r.code, grpc.status.UNAVAILABLE);
+    assert.match(r.details, /couldn't find service: nobody-/);
+    assert.equal((await call(alpha, "Say", "ok", { "dapr-app-id": betaId })).code, 0);
+  });
+});
+
+describe("gRPC proxying and the API token", () => {
+  let app, daprd;
+  before(async () => {
+    app = await startApp();
+    daprd = new Daprd({ apiToken: "s3cret", args: ["--app-port", String(app.port), "--app-protocol", "grpc"] });
+    await daprd.start();
+  }, HOOK);
+  after(async () => {
+    await daprd?.stop();
+    app?.server.forceShutdown();
+  }, HOOK);
+
+  test("without the token: UNAUTHENTICATED; with it: through, and the token is not passed to the app", T, async () => {
+    const refused = await call(daprd, "Say", "x", { "dapr-app-id": daprd.appId });
+    assert.equal(refused.code, grpc.status.UNAUTHENTICATED);
+    app.seen.length = 0;
+    const ok = await call(daprd, "Say", "xy", { "dapr-app-id": daprd.appId, "dapr-api-token": "s3cret" });
+    assert.equal(ok.code, 0, ok.details);
+    assert.equal(app.seen.at(-1)["dapr-api-token"], undefined);
+  });
+});
