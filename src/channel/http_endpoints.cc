@@ -61,10 +61,16 @@ Result<BaseUrl> ParseBaseUrl(std::string_view url) {
   return out;
 }
 
-HttpEndpoints::HttpEndpoints(boost::asio::io_context& loop, size_t max_response_bytes)
-    : loop_(loop), max_response_bytes_(max_response_bytes) {
-  // Read now, at start-up: loading the trust store touches files.
-  if (auto trust = MakeClientTls({}); trust.ok()) system_trust_ = std::move(trust).value();
+HttpEndpoints::HttpEndpoints(boost::asio::io_context& loop, WorkerPool& pool,
+                             size_t max_response_bytes)
+    : loop_(loop), pool_(pool), max_response_bytes_(max_response_bytes) {}
+
+std::shared_ptr<boost::asio::ssl::context> HttpEndpoints::SystemTrust() {
+  std::call_once(system_trust_loaded_, [this] {
+    if (auto trust = MakeClientTls({}); trust.ok()) system_trust_ = std::move(trust).value();
+    system_trust_ready_.store(true);
+  });
+  return system_trust_;
 }
 
 HttpEndpoints::~HttpEndpoints() = default;
@@ -88,13 +94,15 @@ Result<std::unique_ptr<HttpAppChannel>> HttpEndpoints::MakeChannel(
 }
 
 Status HttpEndpoints::Add(const HttpEndpointSettings& endpoint) {
-  std::shared_ptr<boost::asio::ssl::context> tls = system_trust_;
+  std::shared_ptr<boost::asio::ssl::context> tls;
   const ClientTlsSettings& settings = endpoint.tls;
   if (!settings.root_ca_pem.empty() || !settings.certificate_pem.empty() ||
       !settings.private_key_pem.empty()) {
     auto own = MakeClientTls(settings);
     if (!own.ok()) return InvalidArgument("HTTPEndpoint " + endpoint.name + ": clientTLS." + own.error().message());
     tls = std::move(own).value();
+  } else if (endpoint.base_url.rfind("https://", 0) == 0) {
+    tls = SystemTrust();  // at start-up, where reading files is fine
   }
   auto channel = MakeChannel(endpoint.base_url, endpoint.headers, std::move(tls));
   if (!channel.ok()) {
@@ -118,7 +126,7 @@ bool HttpEndpoints::Handles(std::string_view target) const {
 HttpAppChannel* HttpEndpoints::ChannelForUrl(std::string_view url, Status& error) {
   std::lock_guard lock(url_mutex_);
   if (auto found = by_url_.find(url); found != by_url_.end()) return found->second.get();
-  auto channel = MakeChannel(url, {}, system_trust_);
+  auto channel = MakeChannel(url, {}, url.rfind("https://", 0) == 0 ? system_trust_ : nullptr);
   if (!channel.ok()) {
     error = channel.error();
     return nullptr;
@@ -131,8 +139,19 @@ void HttpEndpoints::Invoke(std::string_view target, AppRequest request, AppCallb
   if (auto named = named_.find(target); named != named_.end()) {
     return named->second->Invoke(std::move(request), std::move(done));
   }
+  bool needs_trust = target.rfind("https://", 0) == 0 && !system_trust_ready_.load();
+  if (!needs_trust) return InvokeUrl(target, std::move(request), std::move(done));
+  // The first https URL: the trust store is read on the pool, not on the event loop.
+  pool_.Post([this, url = std::string(target), request = std::move(request),
+              done = std::move(done)]() mutable {
+    SystemTrust();
+    InvokeUrl(url, std::move(request), std::move(done));
+  });
+}
+
+void HttpEndpoints::InvokeUrl(std::string_view url, AppRequest request, AppCallback done) {
   Status error;
-  HttpAppChannel* channel = ChannelForUrl(target, error);
+  HttpAppChannel* channel = ChannelForUrl(url, error);
   if (!channel) return done(blocks::errors::InvokeCause("invalid URL: " + error.message()));
   channel->Invoke(std::move(request), std::move(done));
 }

@@ -4,6 +4,7 @@
 // (a keep-alive pool); URL targets are kept in a bounded cache.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "blocks/invocation/invocation_block.h"
 #include "channel/http_app_channel.h"
 #include "channel/tls_client.h"
+#include "common/worker_pool.h"
 
 namespace dapr::channel {
 
@@ -36,7 +38,9 @@ struct HttpEndpointSettings {
 
 class HttpEndpoints final : public blocks::ExternalInvoker {
  public:
-  HttpEndpoints(boost::asio::io_context& loop, size_t max_response_bytes);
+  // The pool loads the system's trust store the first time an https URL is called (it
+  // reads files; it is left unloaded, and OpenSSL uninitialised, until TLS is needed).
+  HttpEndpoints(boost::asio::io_context& loop, WorkerPool& pool, size_t max_response_bytes);
   ~HttpEndpoints() override;
 
   // At start-up: a bad URL or unusable TLS material is an error naming the endpoint.
@@ -50,11 +54,17 @@ class HttpEndpoints final : public blocks::ExternalInvoker {
   Result<std::unique_ptr<HttpAppChannel>> MakeChannel(std::string_view url, const HeaderList& headers,
                                                       std::shared_ptr<boost::asio::ssl::context> tls);
   HttpAppChannel* ChannelForUrl(std::string_view url, Status& error);
+  void InvokeUrl(std::string_view url, AppRequest request, AppCallback done);
+  // The system's trust store, loaded on first use (blocking: start-up or the worker pool).
+  std::shared_ptr<boost::asio::ssl::context> SystemTrust();
 
   boost::asio::io_context& loop_;
+  WorkerPool& pool_;
   size_t max_response_bytes_;
   std::map<std::string, std::unique_ptr<HttpAppChannel>, std::less<>> named_;  // fixed after start
-  std::shared_ptr<boost::asio::ssl::context> system_trust_;  // https URL targets
+  std::once_flag system_trust_loaded_;
+  std::atomic<bool> system_trust_ready_{false};
+  std::shared_ptr<boost::asio::ssl::context> system_trust_;  // null until loaded, or if it failed
   std::mutex url_mutex_;
   std::map<std::string, std::unique_ptr<HttpAppChannel>, std::less<>> by_url_;
 };

@@ -336,7 +336,7 @@ Status Runtime::LoadComponents() {
 // HTTPEndpoints: non-Dapr services invoked by name; URLs as app ids work with or without them.
 Status Runtime::StartHttpEndpoints() {
   parts_->http_endpoints =
-      std::make_unique<channel::HttpEndpoints>(parts_->loop, options_.max_body_bytes);
+      std::make_unique<channel::HttpEndpoints>(parts_->loop, parts_->pool, options_.max_body_bytes);
   for (const auto& spec : resources_.http_endpoints) {
     channel::HttpEndpointSettings settings;
     settings.name = spec.name;
