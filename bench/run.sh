@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The state benchmark in one command: builds, starts its own Redis and daprd on 127.0.0.1
-# (free ports), times state GET/save straight to Redis and through daprd (HTTP; gRPC with
-# gRPC's C++ library client and with a lean nghttp2 client),
-# measures start-to-ready, idle memory and binary size, and writes bench/RESULTS.md.
-# Everything it starts is stopped on exit, failure included.
+# The benchmarks in one command: builds, then
+# - state: starts its own Redis and daprd on 127.0.0.1 (free ports), times state GET/save
+#   straight to Redis and through daprd (HTTP; gRPC with gRPC's C++ library client and with a
+#   lean nghttp2 client), measures start-to-ready, idle memory and binary size;
+# - service invocation (bench/invoke.sh): a trivial app called directly, through one nginx hop
+#   and through two sidecars, over HTTP and gRPC, at a fixed rate; then saturation;
+# and writes bench/RESULTS.md. Everything it starts is stopped on exit, failure included.
 #
-# usage: bench/run.sh            (about 5 minutes on 2 cores)
+# usage: bench/run.sh            (about 9 minutes on 2 cores: state 5, invocation 4)
 # knobs: REQUESTS=20000 WARMUP=2000 RUNS=5 VALUE_BYTES=1024 STARTS=10 IDLE_SECONDS=30
 #        LOAD_SECONDS=5 LOAD_CONNECTIONS=16 BUSY_POLL_US=100 SKIP_BUILD=1 RESULTS=bench/RESULTS.md
+#        SKIP_STATE=1 SKIP_INVOKE=1 (leave a part out)
+#        INVOKE_RATE=1000 INVOKE_CONNECTIONS=16 INVOKE_SECONDS=10 INVOKE_WARMUP_SECONDS=2
+#        INVOKE_ROUNDS=3 INVOKE_BODY_BYTES=1024 INVOKE_SATURATE_SECONDS=5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,7 +35,9 @@ log() { printf '[bench %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" 
 # ---- tools ----------------------------------------------------------------------------------
 missing=()
 for tool in redis-server:redis-server wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
-            python3:python3 strip:binutils taskset:util-linux /usr/bin/time:time; do
+            python3:python3 strip:binutils taskset:util-linux /usr/bin/time:time \
+            ${SKIP_INVOKE:+-}nginx:nginx-light; do
+  [ "${tool:0:1}" = - ] && continue  # a part left out does not need it
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -78,10 +85,14 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   log "building (scripts/build.sh)"
   bash scripts/build.sh >"$WORK/build.log" 2>&1 || { tail -50 "$WORK/build.log"; exit 1; }
 fi
-for binary in daprd state_latency start_to_ready; do
+for binary in daprd state_latency start_to_ready invoke_app invoke_load; do
   [ -x "$BIN/$binary" ] || { echo "missing $BIN/$binary" >&2; exit 1; }
 done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The state parts (1 and 2) run unless SKIP_STATE is set; their lines are not indented, so
+# that the here-documents inside stay as they are.
+if [ -z "${SKIP_STATE:-}" ]; then
 
 # ---- part 1: latency against Redis ---------------------------------------------------------
 REDIS_PORT=$(free_port)
@@ -277,6 +288,14 @@ strip -o "$WORK/daprd.stripped" "$BIN/daprd"
 SIZE_UNSTRIPPED=$(stat -c %s "$BIN/daprd")
 SIZE_STRIPPED=$(stat -c %s "$WORK/daprd.stripped")
 SHARED_LIBS=$(ldd "$BIN/daprd" | grep -c '=>' || true)
+fi  # SKIP_STATE
+
+# ---- part 3: service invocation (bench/invoke.sh) ------------------------------------------
+if [ -z "${SKIP_INVOKE:-}" ]; then
+  # shellcheck source=bench/invoke.sh
+  . "$ROOT/bench/invoke.sh"
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(echo "$(date +%s.%N) - $T0" | bc)
 
@@ -292,7 +311,7 @@ MACHINE_MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminf
 MACHINE_KERNEL=$(uname -sr)
 # shellcheck disable=SC1091
 MACHINE_OS=$(. /etc/os-release && echo "$PRETTY_NAME")
-REDIS_VERSION=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)
+REDIS_VERSION=$(redis-server --version 2>/dev/null | grep -o 'v=[0-9.]*' | cut -c3- || echo "?")
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 export MACHINE_NPROC MACHINE_CPU MACHINE_MEM MACHINE_KERNEL MACHINE_OS REDIS_VERSION DATE
 python3 "$ROOT/bench/report.py" "$WORK" >"$WORK/RESULTS.md"

@@ -14,42 +14,36 @@
 // With --sidecar-pid (and --redis-pid) the CPU time and memory of that process are sampled
 // from /proc right after the warm-up and right after the last measured request, so the
 // figures cover exactly the measured window.
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <hiredis/hiredis.h>
-#include <nghttp2/nghttp2.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/resource.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench/grpc_h2.h"
+#include "bench/support.h"
 #include "components/state/redis/redis_scripts.h"
 #include "dapr/proto/runtime/v1/dapr.grpc.pb.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bench::ProcSample;
+using bench::SampleProcess;
+using bench::SelfCpuSeconds;
 namespace rt = dapr::proto::runtime::v1;
 
 struct Options {
@@ -68,69 +62,7 @@ struct Options {
   int redis_pid = 0;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::cerr << "state_latency: " << message << "\n";
-  std::exit(1);
-}
-
-// ---- /proc sampling ---------------------------------------------------------------------
-
-struct ProcSample {
-  double cpu_seconds = 0;  // utime + stime
-  long rss_kb = 0;         // VmRSS
-  long hwm_kb = 0;         // VmHWM
-  // Voluntary + involuntary context switches per thread id. Per thread, because a thread
-  // that exits takes its count with it: a sum over the threads would go down.
-  std::map<std::string, long> context_switches;
-};
-
-std::map<std::string, long> ContextSwitches(int pid) {
-  std::map<std::string, long> out;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream status(task.path() / "status");
-    long total = 0;
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 24);
-      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 27);
-    }
-    out[task.path().filename().string()] = total;
-  }
-  return out;
-}
-
-// Context switches between two samples, by the threads alive at the second one.
-long SwitchesBetween(const ProcSample& before, const ProcSample& after) {
-  long total = 0;
-  for (const auto& [tid, count] : after.context_switches) {
-    auto it = before.context_switches.find(tid);
-    total += count - (it == before.context_switches.end() ? 0 : it->second);
-  }
-  return total;
-}
-
-std::optional<ProcSample> SampleProcess(int pid) {
-  if (pid <= 0) return std::nullopt;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(paren + 2));
-  std::vector<std::string> parts;
-  for (std::string part; fields >> part;) parts.push_back(part);
-  // After "pid (comm) " the fields start at 3 (state); utime is 14 and stime 15.
-  if (parts.size() < 13) return std::nullopt;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  ProcSample sample;
-  sample.cpu_seconds = (std::stod(parts[11]) + std::stod(parts[12])) / ticks;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) sample.rss_kb = std::atol(line.c_str() + 6);
-    if (line.rfind("VmHWM:", 0) == 0) sample.hwm_kb = std::atol(line.c_str() + 6);
-  }
-  sample.context_switches = ContextSwitches(pid);
-  return sample;
-}
+[[noreturn]] void Die(const std::string& message) { bench::Fail(message); }
 
 // ---- Redis --------------------------------------------------------------------------------
 
@@ -181,18 +113,7 @@ class Redis {
 
 class HttpClient {
  public:
-  explicit HttpClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      Die("http: connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno));
-    }
-    int one = 1;  // a request is one write; Nagle would only add delay
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
+  explicit HttpClient(int port) : fd_(bench::ConnectLoopback(port)) {}
   ~HttpClient() { close(fd_); }
 
   // Sends the request and reads one response; returns its status code.
@@ -241,239 +162,7 @@ class HttpClient {
   std::string last_body_;
 };
 
-// ---- gRPC over HTTP/2 with nghttp2: one connection, one stream per call -----------------
-
-// A minimal unary gRPC client: blocking socket, nghttp2 for the framing and HPACK. Per call:
-// submit HEADERS + one DATA frame (the pre-framed request), send all nghttp2 has queued in
-// one write, then read and feed nghttp2 until the stream closes. Buffers are reused; the
-// only per-call allocations are nghttp2's own (its stream and frame objects).
-class GrpcH2Client {
- public:
-  explicit GrpcH2Client(int port) : authority_("127.0.0.1:" + std::to_string(port)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      Die("grpc-h2: connect to " + authority_ + ": " + std::strerror(errno));
-    }
-    int one = 1;  // a call is one write; Nagle would only add delay
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
-    nghttp2_session_callbacks* callbacks = nullptr;
-    if (nghttp2_session_callbacks_new(&callbacks) != 0) Die("grpc-h2: out of memory");
-    nghttp2_session_callbacks_set_on_header_callback(callbacks, &OnHeader);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunk);
-    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
-    const int rv = nghttp2_session_client_new(&session_, callbacks, this);
-    nghttp2_session_callbacks_del(callbacks);
-    if (rv != 0) Die(std::string("grpc-h2: nghttp2_session_client_new: ") + nghttp2_strerror(rv));
-    // The connection preface: nghttp2 puts the client magic before this SETTINGS frame.
-    // Windows large enough that answers never wait for a WINDOW_UPDATE.
-    nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20},
-    };
-    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
-        nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 16 << 20) != 0) {
-      Die("grpc-h2: cannot queue the connection preface");
-    }
-    response_.reserve(64 << 10);
-    write_buffer_.reserve(64 << 10);
-  }
-  ~GrpcH2Client() {
-    nghttp2_session_del(session_);
-    close(fd_);
-  }
-  GrpcH2Client(const GrpcH2Client&) = delete;
-  GrpcH2Client& operator=(const GrpcH2Client&) = delete;
-
-  // A call prepared once, outside the timed loop: its headers and its framed request (the
-  // 5-byte gRPC prefix: flag 0, 4-byte big-endian length; then the serialized message).
-  // nghttp2 does not copy the headers, so a Call stays where it was built.
-  class Call {
-   public:
-    Call(const GrpcH2Client& client, std::string path, const google::protobuf::MessageLite& message)
-        : path_(std::move(path)) {
-      const std::string bytes = message.SerializeAsString();
-      const auto length = static_cast<uint32_t>(bytes.size());
-      framed_request_.push_back('\0');
-      for (int shift = 24; shift >= 0; shift -= 8) {
-        framed_request_.push_back(static_cast<char>((length >> shift) & 0xff));
-      }
-      framed_request_ += bytes;
-      headers_ = {Nv(":method", "POST"), Nv(":scheme", "http"), Nv(":path", path_),
-                  Nv(":authority", client.authority_), Nv("content-type", "application/grpc"),
-                  Nv("te", "trailers")};
-    }
-    Call(const Call&) = delete;
-    Call& operator=(const Call&) = delete;
-    const std::string& path() const { return path_; }
-
-   private:
-    friend class GrpcH2Client;
-    static nghttp2_nv Nv(std::string_view name, std::string_view value) {
-      return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-              reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-              NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
-    }
-    std::string path_;
-    std::string framed_request_;
-    std::array<nghttp2_nv, 6> headers_{};
-  };
-
-  // Runs one unary call; dies unless it ends with grpc-status 0 in the trailers and one
-  // whole uncompressed message, which is then in message().
-  void RoundTrip(const Call& call) {
-    response_.clear();
-    grpc_status_.clear();
-    grpc_message_.clear();
-    http_status_ = 0;
-    trailers_only_ = false;
-    closed_ = false;
-    close_error_ = 0;
-    request_ = &call.framed_request_;
-    request_sent_ = 0;
-    nghttp2_data_provider body{};
-    body.read_callback = &ReadRequest;
-    stream_id_ = nghttp2_submit_request(session_, nullptr, call.headers_.data(), call.headers_.size(),
-                                        &body, this);
-    if (stream_id_ < 0) Die(std::string("grpc-h2: submit: ") + nghttp2_strerror(stream_id_));
-    Flush();
-    while (!closed_) {
-      const ssize_t n = recv(fd_, read_buffer_.data(), read_buffer_.size(), 0);
-      if (n <= 0) Die("grpc-h2 " + call.path() + ": connection closed by daprd");
-      const ssize_t used = nghttp2_session_mem_recv(session_, read_buffer_.data(), static_cast<size_t>(n));
-      if (used < 0) Die("grpc-h2 " + call.path() + ": " + nghttp2_strerror(static_cast<int>(used)));
-      // What nghttp2 has to say (SETTINGS ack, WINDOW_UPDATE) goes out with the next request,
-      // unless the answer is still awaited: then now, in case daprd waits for it.
-      if (!closed_ && nghttp2_session_want_write(session_)) Flush();
-    }
-    if (const char* error = Check()) Die("grpc-h2 " + call.path() + ": " + error);
-  }
-
-  // The response message, after its 5-byte prefix.
-  std::string_view message() const { return std::string_view(response_).substr(5); }
-
- private:
-  // What is wrong with the answer just received, or nullptr.
-  const char* Check() {
-    if (close_error_ != 0) {
-      error_ = std::string("stream reset by daprd (") + nghttp2_http2_strerror(close_error_) + ")";
-    } else if (http_status_ != 200) {
-      error_ = "HTTP status " + std::to_string(http_status_);
-    } else if (grpc_status_.empty()) {
-      error_ = "no grpc-status in the trailers";
-    } else if (grpc_status_ != "0" || trailers_only_) {
-      error_ = "grpc-status " + grpc_status_ + (grpc_message_.empty() ? "" : ": " + grpc_message_) +
-               (trailers_only_ ? " (a trailers-only response: no message)" : "");
-    } else if (response_.size() < 5) {
-      error_ = "response of " + std::to_string(response_.size()) + " bytes, no gRPC message";
-    } else {
-      const auto* p = reinterpret_cast<const unsigned char*>(response_.data());
-      const uint32_t length =
-          (uint32_t{p[1]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 8) | uint32_t{p[4]};
-      if (p[0] != 0) {
-        error_ = "compressed response message";
-      } else if (length != response_.size() - 5) {
-        error_ = "framed length " + std::to_string(length) + " but " +
-                 std::to_string(response_.size() - 5) + " bytes after the prefix (one message expected)";
-      } else {
-        return nullptr;
-      }
-    }
-    return error_.c_str();
-  }
-
-  void Flush() {
-    write_buffer_.clear();
-    for (;;) {
-      const uint8_t* data = nullptr;
-      const ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) Die(std::string("grpc-h2: mem_send: ") + nghttp2_strerror(static_cast<int>(n)));
-      if (n == 0) break;
-      write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    }
-    for (size_t sent = 0; sent < write_buffer_.size();) {
-      const ssize_t n = send(fd_, write_buffer_.data() + sent, write_buffer_.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) Die("grpc-h2: send failed");
-      sent += static_cast<size_t>(n);
-    }
-  }
-
-  static GrpcH2Client& Self(void* user_data) { return *static_cast<GrpcH2Client*>(user_data); }
-
-  static ssize_t ReadRequest(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
-                             uint32_t* flags, nghttp2_data_source*, void* user_data) {
-    GrpcH2Client& self = Self(user_data);
-    const size_t n = std::min(length, self.request_->size() - self.request_sent_);
-    std::memcpy(buffer, self.request_->data() + self.request_sent_, n);
-    self.request_sent_ += n;
-    if (self.request_sent_ == self.request_->size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
-
-  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
-                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
-                      void* user_data) {
-    GrpcH2Client& self = Self(user_data);
-    if (frame->hd.stream_id != self.stream_id_) return 0;
-    const std::string_view key(reinterpret_cast<const char*>(name), name_length);
-    const std::string_view text(reinterpret_cast<const char*>(value), value_length);
-    if (key == ":status") {
-      std::from_chars(text.data(), text.data() + text.size(), self.http_status_);
-    } else if (key == "grpc-status") {
-      self.grpc_status_.assign(text);
-      // grpc-status in the response headers themselves: a trailers-only response.
-      self.trailers_only_ = frame->headers.cat == NGHTTP2_HCAT_RESPONSE;
-    } else if (key == "grpc-message") {
-      self.grpc_message_.assign(text);
-    }
-    return 0;
-  }
-
-  static int OnDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
-                         size_t length, void* user_data) {
-    GrpcH2Client& self = Self(user_data);
-    if (stream_id == self.stream_id_) self.response_.append(reinterpret_cast<const char*>(data), length);
-    return 0;
-  }
-
-  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
-    GrpcH2Client& self = Self(user_data);
-    if (stream_id != self.stream_id_) return 0;
-    self.closed_ = true;
-    self.close_error_ = error_code;
-    return 0;
-  }
-
-  int fd_ = -1;
-  std::string authority_;
-  nghttp2_session* session_ = nullptr;
-  std::array<uint8_t, 64 << 10> read_buffer_;
-  std::string write_buffer_;
-  // The call in flight.
-  int32_t stream_id_ = -1;
-  const std::string* request_ = nullptr;
-  size_t request_sent_ = 0;
-  std::string response_;  // DATA as received: prefix + message
-  std::string grpc_status_, grpc_message_;
-  std::string error_;
-  int http_status_ = 0;
-  bool trailers_only_ = false;
-  bool closed_ = false;
-  uint32_t close_error_ = 0;
-};
-
 // ---- the measuring loop -------------------------------------------------------------------
-
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 struct Result {
   std::vector<int64_t> ns;
@@ -510,17 +199,6 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   return static_cast<double>(sorted[std::min(index, sorted.size() - 1)]) / 1000.0;
 }
 
-void AppendProc(std::ostringstream& out, const char* name, const std::optional<ProcSample>& before,
-                const std::optional<ProcSample>& after, int requests) {
-  if (!before || !after) return;
-  const double cpu = after->cpu_seconds - before->cpu_seconds;
-  out << ",\"" << name << "_cpu_s\":" << cpu << ",\"" << name
-      << "_cpu_s_per_10k\":" << cpu * 10000.0 / requests << ",\"" << name
-      << "_rss_kb\":" << after->rss_kb << ",\"" << name << "_hwm_kb\":" << after->hwm_kb << ",\""
-      << name << "_ctxsw_per_req\":"
-      << static_cast<double>(SwitchesBetween(*before, *after)) / requests;
-}
-
 void Report(const std::string& scenario, const Options& options, Result result) {
   std::sort(result.ns.begin(), result.ns.end());
   const double sum = std::accumulate(result.ns.begin(), result.ns.end(), 0.0);
@@ -536,8 +214,8 @@ void Report(const std::string& scenario, const Options& options, Result result) 
       << ",\"throughput_rps\":" << static_cast<double>(options.requests) / result.wall_seconds;
   out.precision(4);
   out << ",\"client_cpu_s_per_10k\":" << result.client_cpu_seconds * 10000.0 / options.requests;
-  AppendProc(out, "sidecar", result.sidecar_before, result.sidecar_after, options.requests);
-  AppendProc(out, "redis", result.redis_before, result.redis_after, options.requests);
+  bench::AppendProcJson(out, "sidecar", result.sidecar_before, result.sidecar_after, options.requests);
+  bench::AppendProcJson(out, "redis", result.redis_before, result.redis_after, options.requests);
   out << "}";
   std::cout << out.str() << std::endl;
 }
@@ -650,13 +328,13 @@ void RunGrpc(const std::string& scenario, const Options& o) {
 }
 
 void RunGrpcH2(const std::string& scenario, const Options& o) {
-  GrpcH2Client client(o.grpc_port);
+  bench::GrpcH2Client client(o.grpc_port);
   const GrpcRequests requests(o);
   const rt::SaveStateRequest& save_request = requests.save;
   const rt::GetStateRequest& get_request = requests.get;
   // Serialized and framed once, outside the timed loop, like the HTTP scenarios' requests.
-  const GrpcH2Client::Call save(client, "/dapr.proto.runtime.v1.Dapr/SaveState", save_request);
-  const GrpcH2Client::Call get(client, "/dapr.proto.runtime.v1.Dapr/GetState", get_request);
+  const bench::UnaryCall save(client.authority(), "/dapr.proto.runtime.v1.Dapr/SaveState", save_request);
+  const bench::UnaryCall get(client.authority(), "/dapr.proto.runtime.v1.Dapr/GetState", get_request);
   rt::GetStateResponse response;  // reused: parsing into it again reuses its strings
   google::protobuf::Empty empty;
   auto check_get = [&] {
