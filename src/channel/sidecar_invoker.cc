@@ -20,6 +20,10 @@ bool SplitAddress(const std::string& address, std::string& host, uint16_t& port)
 
 blocks::ApiError Cause(std::string message) { return blocks::errors::InvokeCause(std::move(message)); }
 
+std::string CacheKey(const blocks::InvokeTarget& target) {
+  return target.app_id + "." + target.app_namespace;
+}
+
 }  // namespace
 
 SidecarInvoker::SidecarInvoker(boost::asio::io_context& loop, WorkerPool& pool,
@@ -33,33 +37,75 @@ SidecarInvoker::~SidecarInvoker() {
 
 void SidecarInvoker::Invoke(const blocks::InvokeTarget& target, AppRequest request,
                             AppCallback done) {
-  pool_.Post([this, target, request = std::move(request), done = std::move(done)]() mutable {
-    auto address = resolver_.Resolve({target.app_id, target.app_namespace});
+  FindSidecar(target, [this, key = CacheKey(target), app_id = target.app_id, request = std::move(request),
+                       done = std::move(done)](Result<std::string> address) mutable {
     if (!address.ok()) {
-      std::string cause = "couldn't find service: " + target.app_id;
+      std::string cause = "couldn't find service: " + app_id;
       if (address.error().code() != StatusCode::kNotFound) cause += ": " + address.error().message();
       return done(Cause(std::move(cause)));
     }
-    Send(*address, std::move(request), std::move(done));
+    Send(*address, std::move(key), std::move(request), std::move(done));
   });
 }
 
 void SidecarInvoker::Forward(const blocks::InvokeTarget& target, std::string path,
                              std::string message, grpcapi::GrpcCallOptions options,
                              std::function<void(grpcapi::GrpcReply)> done) {
-  pool_.Post([this, target, path = std::move(path), message = std::move(message),
-              options = std::move(options), done = std::move(done)]() mutable {
+  FindSidecar(target, [this, key = CacheKey(target), app_id = target.app_id, path = std::move(path),
+                       message = std::move(message), options = std::move(options),
+                       done = std::move(done)](Result<std::string> address) mutable {
     auto refuse = [&done](std::string why) {
       grpcapi::GrpcReply reply;
       reply.status = {StatusCode::kUnavailable, std::move(why), {}};
       done(std::move(reply));
     };
-    auto address = resolver_.Resolve({target.app_id, target.app_namespace});
-    if (!address.ok()) return refuse("couldn't find service: " + target.app_id);
+    if (!address.ok()) return refuse("couldn't find service: " + app_id);
     auto channel = ChannelTo(*address);
     if (!channel) return refuse("invalid sidecar address " + *address);
-    channel->Call(std::move(path), std::move(message), std::move(options), std::move(done));
+    channel->Call(std::move(path), std::move(message), std::move(options),
+                  [this, key, done = std::move(done)](grpcapi::GrpcReply reply) {
+                    if (reply.status.code == StatusCode::kUnavailable) Forget(key);
+                    done(std::move(reply));
+                  });
   });
+}
+
+// How long a resolver's list of instances is used before it is asked again. Short: a new
+// instance gets calls within a second; one that went away is forgotten at the first failure.
+constexpr auto kKeepInstances = std::chrono::seconds(1);
+
+void SidecarInvoker::FindSidecar(const blocks::InvokeTarget& target, AddressCallback then) {
+  std::string key = CacheKey(target);
+  if (auto address = Cached(key)) return then(std::move(*address));
+  pool_.Post([this, target, key = std::move(key), then = std::move(then)]() mutable {
+    nameresolution::ResolveRequest request{target.app_id, target.app_namespace};
+    auto all = resolver_.ResolveAll(request);
+    if (!all.ok() && all.error().code() == StatusCode::kUnimplemented) return then(resolver_.Resolve(request));
+    if (!all.ok()) return then(all.error());
+    std::string first;
+    {
+      std::lock_guard lock(cache_mutex_);
+      Instances& entry = cache_[key];
+      entry.addresses = std::move(all).value();
+      entry.expires = std::chrono::steady_clock::now() + kKeepInstances;
+      first = entry.addresses[entry.next++ % entry.addresses.size()];
+    }
+    then(std::move(first));
+  });
+}
+
+std::optional<std::string> SidecarInvoker::Cached(const std::string& key) {
+  std::lock_guard lock(cache_mutex_);
+  auto found = cache_.find(key);
+  if (found == cache_.end()) return std::nullopt;
+  Instances& entry = found->second;
+  if (std::chrono::steady_clock::now() >= entry.expires || entry.addresses.empty()) return std::nullopt;
+  return entry.addresses[entry.next++ % entry.addresses.size()];
+}
+
+void SidecarInvoker::Forget(const std::string& key) {
+  std::lock_guard lock(cache_mutex_);
+  cache_.erase(key);
 }
 
 std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::string& address) {
@@ -74,18 +120,22 @@ std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::strin
   return channel;
 }
 
-void SidecarInvoker::Send(const std::string& address, AppRequest request, AppCallback done) {
+void SidecarInvoker::Send(const std::string& address, std::string key, AppRequest request,
+                          AppCallback done) {
   auto channel = ChannelTo(address);
   if (!channel) return done(Cause("invalid sidecar address " + address));
   grpcapi::GrpcCallOptions options;
   options.max_response_bytes = max_response_bytes_;
   channel->Call(kCallLocalMethod, ToInternalRequest(std::move(request)).SerializeAsString(),
-                std::move(options), [done = std::move(done)](grpcapi::GrpcReply reply) {
+                std::move(options), [this, key = std::move(key), done = std::move(done)](
+                                        grpcapi::GrpcReply reply) {
                   if (!reply.status.ok()) {
                     auto error = Cause(std::move(reply.status.message));
-                    // The other sidecar could not be reached: the built-in retry's case.
+                    // The other sidecar could not be reached: the built-in retry's case,
+                    // which must then ask the resolver again.
                     if (reply.status.code == StatusCode::kUnavailable) {
                       error.grpc_code = StatusCode::kUnavailable;
+                      Forget(key);
                     }
                     return done(std::move(error));
                   }

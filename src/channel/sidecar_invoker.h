@@ -1,10 +1,16 @@
 // Calls to other apps: finds the app's sidecar with the name resolver, then sends the call
 // over the sidecar-to-sidecar channel (gRPC ServiceInvocation/CallLocal), one HTTP/2
-// connection per sidecar, kept.
+// connection per sidecar, kept. A resolver that lists every instance (ResolveAll) has its
+// answer kept for a second and rotated over on the event loop, so a call does not cross to
+// the worker pool for a lookup; an instance that cannot be reached drops the app's entry.
 #pragma once
 
 #include <functional>
+#include <chrono>
 #include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,8 +47,20 @@ class SidecarInvoker final : public blocks::RemoteInvoker {
                grpcapi::GrpcCallOptions options, std::function<void(grpcapi::GrpcReply)> done);
 
  private:
+  using AddressCallback = std::function<void(Result<std::string>)>;
+  // The address of one of the target's sidecars: from the cache on the calling thread, or
+  // from the resolver on the worker pool.
+  void FindSidecar(const blocks::InvokeTarget& target, AddressCallback then);
+  std::optional<std::string> Cached(const std::string& key);
+  void Forget(const std::string& key);
   std::shared_ptr<grpcapi::GrpcChannel> ChannelTo(const std::string& address);
-  void Send(const std::string& address, AppRequest request, AppCallback done);
+  void Send(const std::string& address, std::string key, AppRequest request, AppCallback done);
+
+  struct Instances {
+    std::vector<std::string> addresses;
+    std::chrono::steady_clock::time_point expires;
+    size_t next = 0;
+  };
 
   boost::asio::io_context& loop_;
   WorkerPool& pool_;
@@ -50,6 +68,8 @@ class SidecarInvoker final : public blocks::RemoteInvoker {
   size_t max_response_bytes_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<grpcapi::GrpcChannel>> channels_;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, Instances> cache_;  // by "app.namespace"
 };
 
 }  // namespace dapr::channel

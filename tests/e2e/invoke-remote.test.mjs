@@ -211,3 +211,60 @@ describe("invocation between two sidecars (local registry)", () => {
     }, { ms: 5000, what: "beta gone from the registry" });
   });
 });
+
+describe("three sidecars in the local registry: two instances of one app id", () => {
+  const home = path.join(tempDir("three"), "home");
+  mkdirSync(home, { recursive: true });
+  const gammaId = `gamma-${uid(4)}`;
+  const apps = [];
+  const sidecars = [];
+  let caller;
+
+  // An app answering its own name.
+  async function named(name) {
+    const port = await freePort();
+    const server = http.createServer((request, response) => {
+      request.resume();
+      response.end(name);
+    });
+    await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+    apps.push(server);
+    return port;
+  }
+
+  before(async () => {
+    for (const name of ["one", "two"]) {
+      const d = new Daprd({ appId: gammaId, home, args: ["--app-port", String(await named(name))] });
+      await d.start();
+      sidecars.push(d);
+    }
+    caller = new Daprd({ appId: `caller-${uid(4)}`, home });
+    await caller.start();
+  }, HOOK);
+
+  after(async () => {
+    await caller?.stop();
+    for (const d of sidecars) await d.stop();
+    for (const server of apps) await stopApp(server);
+  }, HOOK);
+
+  test("calls are spread over both instances, with no configuration", T, async () => {
+    const answers = [];
+    for (let i = 0; i < 10; i++) {
+      answers.push(await (await fetch(`${caller.httpUrl}/v1.0/invoke/${gammaId}/method/who`)).text());
+    }
+    assert.equal(answers.filter((a) => a === "one").length, 5, answers.join(","));
+    assert.equal(answers.filter((a) => a === "two").length, 5, answers.join(","));
+  });
+
+  test("one instance stops: every call goes to the other, none fails", T, async () => {
+    await sidecars[0].stop();
+    const answers = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${caller.httpUrl}/v1.0/invoke/${gammaId}/method/who`);
+      assert.equal(response.status, 200, await response.clone().text());
+      answers.push(await response.text());
+    }
+    assert.deepEqual([...new Set(answers)], ["two"]);
+  });
+});

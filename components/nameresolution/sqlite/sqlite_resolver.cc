@@ -237,7 +237,7 @@ void SqliteResolver::RenewLoop() {
   }
 }
 
-Result<std::string> SqliteResolver::Resolve(const ResolveRequest& request) {
+Result<std::vector<std::string>> SqliteResolver::ResolveAll(const ResolveRequest& request) {
   const std::string& ns =
       request.app_namespace.empty() ? self_.app_namespace : request.app_namespace;
   std::vector<std::string> addresses;
@@ -258,8 +258,14 @@ Result<std::string> SqliteResolver::Resolve(const ResolveRequest& request) {
     std::string where = ns.empty() ? "" : " in namespace \"" + ns + "\"";
     return NotFound("no host found for app id \"" + request.app_id + "\"" + where);
   }
+  return addresses;
+}
+
+Result<std::string> SqliteResolver::Resolve(const ResolveRequest& request) {
+  auto addresses = ResolveAll(request);
+  if (!addresses.ok()) return addresses.error();
   // Round robin over the live instances, in a stable order, so calls spread evenly.
-  return addresses[next_pick_.fetch_add(1, std::memory_order_relaxed) % addresses.size()];
+  return (*addresses)[next_pick_.fetch_add(1, std::memory_order_relaxed) % addresses->size()];
 }
 
 void SqliteResolver::StopRenewing() {

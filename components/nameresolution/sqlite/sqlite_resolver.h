@@ -33,6 +33,7 @@ class SqliteResolver final : public Resolver {
 
   Status Init(const ComponentMetadata& metadata, const Registration& self) override;
   Result<std::string> Resolve(const ResolveRequest& request) override;
+  Result<std::vector<std::string>> ResolveAll(const ResolveRequest& request) override;
   void Close() override;
 
  private:

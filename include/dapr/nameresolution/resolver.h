@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dapr/component_metadata.h"
 #include "dapr/status.h"
@@ -43,6 +44,12 @@ class Resolver {
   // The "host:port" of the internal gRPC endpoint of one live sidecar of the app. When
   // several instances are registered, successive calls spread over them.
   virtual Result<std::string> Resolve(const ResolveRequest& request) = 0;
+
+  // Every live instance's "host:port", for a caller that keeps them for a moment and spreads
+  // calls over them itself. kUnimplemented (the default): ask Resolve for each call.
+  virtual Result<std::vector<std::string>> ResolveAll(const ResolveRequest&) {
+    return Status(StatusCode::kUnimplemented, "ResolveAll");
+  }
 
   // Withdraws self, so no other sidecar sends it more calls, and stops background work.
   // Idempotent; also done by the destructor.
