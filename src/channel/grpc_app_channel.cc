@@ -42,7 +42,7 @@ AppResponse FromError(const grpcapi::GrpcStatus& status) {
 
 GrpcAppChannel::GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOptions options)
     : options_(std::move(options)),
-      channel_(grpcapi::GrpcChannel::Create(loop, options_.host, options_.port)) {}
+      channel_(grpcapi::GrpcChannel::Create(loop, options_.host, options_.port, options_.tls)) {}
 
 GrpcAppChannel::~GrpcAppChannel() { channel_->Close(); }
 

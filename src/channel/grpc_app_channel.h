@@ -1,4 +1,4 @@
-// The gRPC app channel (--app-protocol grpc): calls the app's AppCallback/OnInvoke with our
+// The gRPC app channel (--app-protocol grpc, or grpcs over TLS): calls the app's AppCallback/OnInvoke with our
 // gRPC client on the event loop, and answers in the app channel's HTTP-shaped terms, as
 // Dapr does: a gRPC error becomes the HTTP status Dapr maps it to, with the status as JSON.
 #pragma once
@@ -12,6 +12,9 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+}  // namespace ssl
 }  // namespace boost::asio
 
 namespace dapr::grpcapi {
@@ -23,6 +26,7 @@ namespace dapr::channel {
 struct GrpcAppChannelOptions {
   std::string host = "127.0.0.1";  // numeric, or localhost
   uint16_t port = 0;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // --app-protocol grpcs; null: cleartext
   size_t max_response_bytes = 4u << 20;
   std::string app_api_token;       // APP_API_TOKEN, sent as dapr-api-token metadata
 };

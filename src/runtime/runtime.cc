@@ -58,11 +58,19 @@ struct Runtime::Parts {
         std::move(app), static_cast<size_t>(o.app_max_concurrency));
   }
 
+  // https and grpcs apps: TLS without checking the app's certificate, as Dapr does (apps
+  // commonly serve self-signed ones). Null for the cleartext protocols.
+  static std::shared_ptr<boost::asio::ssl::context> AppTls(const Options& o) {
+    if (o.app_protocol != "https" && o.app_protocol != "grpcs") return nullptr;
+    return channel::MakeClientTls({.verify_peer = false}).value();
+  }
+
   static std::unique_ptr<channel::AppChannel> MakeProtocolChannel(boost::asio::io_context& loop,
                                                                   const Options& o) {
     if (o.app_port <= 0) return nullptr;
-    if (o.app_protocol == "grpc") {
+    if (o.app_protocol == "grpc" || o.app_protocol == "grpcs") {
       channel::GrpcAppChannelOptions options;
+      options.tls = AppTls(o);
       options.host = o.app_channel_address;
       options.port = static_cast<uint16_t>(o.app_port);
       options.max_response_bytes = o.max_body_bytes;
@@ -71,9 +79,7 @@ struct Runtime::Parts {
     }
     if (o.app_protocol != "http" && o.app_protocol != "https") return nullptr;
     channel::HttpAppChannelOptions options;
-    if (o.app_protocol == "https") {
-      options.tls = channel::MakeClientTls({.verify_peer = false}).value();
-    }
+    options.tls = AppTls(o);
     options.host = o.app_channel_address;
     options.port = static_cast<uint16_t>(o.app_port);
     options.max_response_bytes = o.max_body_bytes;
@@ -203,9 +209,10 @@ void Runtime::StartGrpcProxy() {
   grpcapi::ProxyTargets targets;
   targets.app_id = options_.app_id;
   targets.app_namespace = options_.app_namespace;
-  if (options_.app_port > 0 && options_.app_protocol == "grpc") {
+  if (options_.app_port > 0 && (options_.app_protocol == "grpc" || options_.app_protocol == "grpcs")) {
     targets.app = grpcapi::GrpcChannel::Create(parts_->loop, options_.app_channel_address,
-                                               static_cast<uint16_t>(options_.app_port));
+                                               static_cast<uint16_t>(options_.app_port),
+                                               Parts::AppTls(options_));
   }
   targets.app_api_token = options_.app_api_token;
   targets.sidecars = parts_->sidecars.get();

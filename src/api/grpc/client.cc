@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -197,7 +198,8 @@ class ClientConnection;
 
 class Http2Channel final : public GrpcChannel, public std::enable_shared_from_this<Http2Channel> {
  public:
-  Http2Channel(asio::io_context& loop, std::string host, uint16_t port);
+  Http2Channel(asio::io_context& loop, std::string host, uint16_t port,
+               std::shared_ptr<asio::ssl::context> tls);
   ~Http2Channel() override;
 
   void Call(std::string path, std::string request, GrpcCallOptions options,
@@ -220,6 +222,8 @@ class Http2Channel final : public GrpcChannel, public std::enable_shared_from_th
   Strand strand_;
   std::optional<tcp::endpoint> endpoint_;  // none: the host is not a numeric address
   std::string authority_;
+  std::string host_;
+  std::shared_ptr<asio::ssl::context> tls_;                     // null: cleartext
   std::shared_ptr<ClientConnection> current_;                   // where new calls go
   std::vector<std::shared_ptr<ClientConnection>> connections_;  // current_ and those draining
   std::deque<std::shared_ptr<ClientCall>> waiting_;
@@ -232,12 +236,15 @@ class Http2Channel final : public GrpcChannel, public std::enable_shared_from_th
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   ClientConnection(std::weak_ptr<Http2Channel> channel, Strand strand, tcp::endpoint endpoint,
-                   std::string authority)
+                   std::string authority, std::string host, asio::ssl::context* tls)
       : channel_(std::move(channel)),
         socket_(strand),
         connect_timer_(strand),
         endpoint_(endpoint),
-        authority_(std::move(authority)) {}
+        authority_(std::move(authority)),
+        host_(std::move(host)) {
+    if (tls) tls_.emplace(socket_, *tls);
+  }
 
   ~ClientConnection() {
     if (session_) nghttp2_session_del(session_);
@@ -268,16 +275,47 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         return self->Close(
             Unavailable("grpc: failed to connect to " + self->authority_ + ": " + ec.message()));
       self->socket_.set_option(tcp::no_delay(true), ec);
-      if (!ec) self->socket_.non_blocking(true, ec);  // Flush writes without waiting
-      if (ec || !self->CreateSession()) {
-        return self->Close(
-            Unavailable("grpc: could not set up the connection to " + self->authority_));
-      }
-      self->ready_ = true;
-      self->Read();
-      if (auto channel = self->channel_.lock()) channel->Pump();
-      self->Flush();  // the preface and SETTINGS, if Pump had no call to send
+      if (!ec && !self->tls_) self->socket_.non_blocking(true, ec);  // Flush writes without waiting
+      if (ec) return self->Close(Unavailable("grpc: could not set up the connection to " + self->authority_));
+      self->Handshake();
     });
+  }
+
+  // TLS: the handshake, offering only HTTP/2 (ALPN "h2"), as gRPC does.
+  void Handshake() {
+    if (!tls_) return Established();
+    static constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+    SSL_set_alpn_protos(tls_->native_handle(), kAlpnH2, sizeof(kAlpnH2));
+    boost::system::error_code not_numeric;
+    asio::ip::make_address(host_, not_numeric);
+    if (not_numeric) SSL_set_tlsext_host_name(tls_->native_handle(), host_.c_str());
+    tls_->set_verify_callback(asio::ssl::host_name_verification(host_));
+    connect_timer_.expires_after(kConnectTimeout);
+    connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->ready_ || self->closed_) return;
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);  // the handshake completes with an error
+    });
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this()](boost::system::error_code ec) {
+                            self->connect_timer_.cancel();
+                            if (self->closed_) return;
+                            if (ec) {
+                              return self->Close(Unavailable("grpc: TLS handshake with " +
+                                                             self->authority_ + " failed: " + ec.message()));
+                            }
+                            self->Established();
+                          });
+  }
+
+  void Established() {
+    if (!CreateSession()) {
+      return Close(Unavailable("grpc: could not set up the connection to " + authority_));
+    }
+    ready_ = true;
+    Read();
+    if (auto channel = channel_.lock()) channel->Pump();
+    Flush();  // the preface and SETTINGS, if Pump had no call to send
   }
 
   // Queues a call on a new stream; false when this connection can take no more streams
@@ -296,7 +334,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::vector<nghttp2_nv> headers;
     headers.reserve(8 + metadata.size());
     headers.push_back(Header(":method", "POST"));
-    headers.push_back(Header(":scheme", "http"));
+    headers.push_back(Header(":scheme", tls_ ? "https" : "http"));
     headers.push_back(Header(":path", call->path));
     headers.push_back(Header(":authority", authority_));
     headers.push_back(Header("content-type", "application/grpc"));
@@ -363,7 +401,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Flush() {
     if (writing_ || closed_ || receiving_ || !ready_) return;
     boost::system::error_code ec;
-    switch (FlushSession(session_, socket_, write_buffer_, ec)) {
+    switch (FlushSession(session_, tls_ ? nullptr : &socket_, write_buffer_, ec)) {
       case H2Flush::kSent: return;
       case H2Flush::kSessionDone:
         return Close(
@@ -374,14 +412,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       case H2Flush::kWaitForRoom: break;
     }
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(write_buffer_),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        self->writing_ = false;
-                        self->write_buffer_.clear();
-                        if (self->closed_) return;
-                        if (ec) return self->Close(self->Lost(ec));
-                        self->Flush();
-                      });
+    auto written = [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      self->writing_ = false;
+      self->write_buffer_.clear();
+      if (self->closed_) return;
+      if (ec) return self->Close(self->Lost(ec));
+      self->Flush();
+    };
+    if (tls_) return asio::async_write(*tls_, asio::buffer(write_buffer_), std::move(written));
+    asio::async_write(socket_, asio::buffer(write_buffer_), std::move(written));
   }
 
  private:
@@ -400,8 +439,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   void Read() {
-    socket_.async_read_some(asio::buffer(read_buffer_),
-                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    auto arrived = [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                               if (self->closed_) return;
                               if (ec) return self->Close(self->Lost(ec));
                               self->receiving_ = true;
@@ -415,7 +453,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
                               // may move.
                               if (auto channel = self->channel_.lock()) channel->Pump();
                               if (!self->closed_) self->Read();
-                            });
+    };
+    if (tls_) return tls_->async_read_some(asio::buffer(read_buffer_), std::move(arrived));
+    socket_.async_read_some(asio::buffer(read_buffer_), std::move(arrived));
   }
 
   GrpcStatus Lost(const boost::system::error_code& ec) const {
@@ -583,9 +623,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   std::weak_ptr<Http2Channel> channel_;
   Socket socket_;
+  std::optional<asio::ssl::stream<Socket&>> tls_;  // over socket_, for a TLS channel
   Timer connect_timer_;
   tcp::endpoint endpoint_;
   std::string authority_;
+  std::string host_;  // for SNI and the certificate check
   nghttp2_session* session_ = nullptr;
   std::array<uint8_t, 32 << 10> read_buffer_;
   std::string write_buffer_;
@@ -599,8 +641,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::unordered_map<const ClientCall*, int32_t> call_streams_;
 };
 
-Http2Channel::Http2Channel(asio::io_context& loop, std::string host, uint16_t port)
-    : strand_(asio::make_strand(loop)) {
+Http2Channel::Http2Channel(asio::io_context& loop, std::string host, uint16_t port,
+                           std::shared_ptr<asio::ssl::context> tls)
+    : strand_(asio::make_strand(loop)), host_(host), tls_(std::move(tls)) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (!ec) endpoint_ = tcp::endpoint(address, port);
@@ -666,7 +709,8 @@ void Http2Channel::Pump() {
     if (current_ && !current_->usable()) current_.reset();
     if (!current_) {
       current_ =
-          std::make_shared<ClientConnection>(weak_from_this(), strand_, *endpoint_, authority_);
+          std::make_shared<ClientConnection>(weak_from_this(), strand_, *endpoint_, authority_,
+                                             host_, tls_.get());
       connections_.push_back(current_);
       current_->Connect();
       return;
@@ -713,7 +757,13 @@ void Http2Channel::Close() {
 
 std::shared_ptr<GrpcChannel> GrpcChannel::Create(asio::io_context& loop, std::string host,
                                                  uint16_t port) {
-  return std::make_shared<Http2Channel>(loop, std::move(host), port);
+  return std::make_shared<Http2Channel>(loop, std::move(host), port, nullptr);
+}
+
+std::shared_ptr<GrpcChannel> GrpcChannel::Create(asio::io_context& loop, std::string host,
+                                                 uint16_t port,
+                                                 std::shared_ptr<asio::ssl::context> tls) {
+  return std::make_shared<Http2Channel>(loop, std::move(host), port, std::move(tls));
 }
 
 }  // namespace dapr::grpcapi

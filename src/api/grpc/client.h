@@ -1,5 +1,6 @@
 // The gRPC client daprd calls other sidecars (ServiceInvocation/CallLocal) and gRPC apps
-// (AppCallback/OnInvoke) with: unary calls over cleartext HTTP/2 (h2c, prior knowledge), on
+// (AppCallback/OnInvoke) with: unary calls over cleartext HTTP/2 (h2c, prior knowledge) or
+// TLS (a grpcs app), on
 // the sidecar's event loop, without blocking. nghttp2 does the HTTP/2; wire.h the gRPC
 // conventions, shared with our server (server.h).
 //
@@ -21,6 +22,9 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+}  // namespace ssl
 }  // namespace boost::asio
 
 namespace dapr::grpcapi {
@@ -64,6 +68,11 @@ class GrpcChannel {
   // resolved on the loop. Other names fail every call INVALID_ARGUMENT.
   static std::shared_ptr<GrpcChannel> Create(boost::asio::io_context& loop, std::string host,
                                              uint16_t port);
+  // The same over TLS (ALPN h2; SNI and the certificate's name check use host when the
+  // context verifies): a grpcs app.
+  static std::shared_ptr<GrpcChannel> Create(boost::asio::io_context& loop, std::string host,
+                                             uint16_t port,
+                                             std::shared_ptr<boost::asio::ssl::context> tls);
 
   // Starts a unary call of the method at `path` ("/package.Service/Method") with one
   // serialized request message. From any thread; `done` runs on the loop, exactly once.

@@ -20,7 +20,7 @@ bool AnnounceSettings(nghttp2_session* session,
          0;
 }
 
-H2Flush FlushSession(nghttp2_session* session, loop::TcpSocket& socket, std::string& buffer,
+H2Flush FlushSession(nghttp2_session* session, loop::TcpSocket* socket, std::string& buffer,
                      boost::system::error_code& error) {
   for (;;) {
     while (buffer.size() < kWriteChunk) {
@@ -34,7 +34,8 @@ H2Flush FlushSession(nghttp2_session* session, loop::TcpSocket& socket, std::str
       bool done = !nghttp2_session_want_read(session) && !nghttp2_session_want_write(session);
       return done ? H2Flush::kSessionDone : H2Flush::kSent;
     }
-    size_t written = socket.write_some(boost::asio::buffer(buffer), error);
+    if (!socket) return H2Flush::kWaitForRoom;
+    size_t written = socket->write_some(boost::asio::buffer(buffer), error);
     if (error == boost::asio::error::would_block || error == boost::asio::error::try_again) {
       error = {};
       written = 0;

@@ -27,8 +27,10 @@ enum class H2Flush {
 
 // Gathers nghttp2's output into `buffer` (up to about 64 KiB at a time) and writes it at
 // once: an answer or a request usually fits in the socket buffer, which spares an
-// asynchronous write and its completion handler. Call only outside nghttp2's callbacks.
-H2Flush FlushSession(nghttp2_session* session, loop::TcpSocket& socket, std::string& buffer,
+// asynchronous write and its completion handler. With no socket (a TLS connection, whose
+// bytes must go through the TLS stream) it only gathers, and answers kWaitForRoom when there
+// is something to write. Call only outside nghttp2's callbacks.
+H2Flush FlushSession(nghttp2_session* session, loop::TcpSocket* socket, std::string& buffer,
                      boost::system::error_code& error);
 
 }  // namespace dapr::grpcapi

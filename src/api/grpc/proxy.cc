@@ -69,19 +69,25 @@ void ToOwnApp(const ProxyTargets& targets, std::shared_ptr<ServerCall> call, boo
                     Relay(call));
 }
 
-std::string ServiceOf(std::string_view path) {
+// gRPC's own words for a call nobody serves.
+GrpcStatus NotServed(const GrpcServer& server, std::string_view path) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  return std::string(path.substr(0, path.find('/')));
+  size_t slash = path.find('/');
+  std::string service(path.substr(0, slash));
+  if (slash != std::string_view::npos && server.HasService(service)) {
+    return {StatusCode::kUnimplemented,
+            "unknown method " + std::string(path.substr(slash + 1)) + " for service " + service, {}};
+  }
+  return {StatusCode::kUnimplemented, "unknown service " + service, {}};
 }
 
 }  // namespace
 
 void ProxyUnknownMethods(GrpcServer& api_server, ProxyTargets targets, const security::ApiToken& token) {
-  api_server.SetFallback([targets = std::move(targets), &token](std::shared_ptr<ServerCall> call) {
+  api_server.SetFallback([targets = std::move(targets), &token,
+                          &api_server](std::shared_ptr<ServerCall> call) {
     auto app_id = call->Metadata("dapr-app-id");
-    if (!app_id) {
-      return call->Finish({StatusCode::kUnimplemented, "unknown service " + ServiceOf(call->Path()), {}});
-    }
+    if (!app_id) return call->Finish(NotServed(api_server, call->Path()));
     if (!Authorized(token, *call)) return call->Finish(Unauthenticated());
     auto target = blocks::ParseInvokeTarget(*app_id);
     if (!target.ok()) return call->Finish({StatusCode::kInvalidArgument, target.error().message, {}});
@@ -98,12 +104,13 @@ void ProxyUnknownMethods(GrpcServer& api_server, ProxyTargets targets, const sec
 }
 
 void ProxyToOwnApp(GrpcServer& internal_server, ProxyTargets targets) {
-  internal_server.SetFallback([targets = std::move(targets)](std::shared_ptr<ServerCall> call) {
+  internal_server.SetFallback([targets = std::move(targets),
+                               &internal_server](std::shared_ptr<ServerCall> call) {
     auto app_id = call->Metadata("dapr-app-id");
     auto target = app_id ? blocks::ParseInvokeTarget(*app_id) : blocks::ApiResult<blocks::InvokeTarget>(
                                                                      blocks::errors::InvokeNoAppId());
     if (!target.ok() || target->app_id != targets.app_id) {
-      return call->Finish({StatusCode::kUnimplemented, "unknown service " + ServiceOf(call->Path()), {}});
+      return call->Finish(NotServed(internal_server, call->Path()));
     }
     ToOwnApp(targets, std::move(call), true);
   });

@@ -249,7 +249,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Flush() {
     if (writing_ || closed_) return;
     boost::system::error_code ec;
-    switch (FlushSession(session_, socket_, write_buffer_, ec)) {
+    switch (FlushSession(session_, &socket_, write_buffer_, ec)) {
       case H2Flush::kSent: return;
       case H2Flush::kSessionDone:
       case H2Flush::kSessionError:
@@ -589,6 +589,16 @@ void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
   impl_->handlers_[std::move(path)] = std::move(handler);
 }
 void GrpcServer::SetFallback(UnaryHandler handler) { impl_->fallback_ = std::move(handler); }
+bool GrpcServer::HasService(std::string_view service) const {
+  for (const auto& [path, handler] : impl_->handlers_) {
+    std::string_view p(path);
+    if (p.size() > service.size() + 2 && p[0] == '/' && p.substr(1, service.size()) == service &&
+        p[service.size() + 1] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
 Status GrpcServer::Start() { return impl_->Start(); }
 uint16_t GrpcServer::Port() const { return impl_->Port(); }
 void GrpcServer::StopAccepting() { impl_->StopAccepting(); }

@@ -76,6 +76,9 @@ class GrpcServer {
   // UNIMPLEMENTED "unknown method").
   void SetFallback(UnaryHandler handler);
 
+  // Whether some method of the service ("package.Service") was added.
+  bool HasService(std::string_view service) const;
+
   Status Start();
   // The port it listens on (after Start; useful when options.port was 0: any free port).
   uint16_t Port() const;
