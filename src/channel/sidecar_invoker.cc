@@ -48,27 +48,18 @@ void SidecarInvoker::Invoke(const blocks::InvokeTarget& target, AppRequest reque
   });
 }
 
-void SidecarInvoker::Forward(const blocks::InvokeTarget& target, std::string path,
-                             std::string message, grpcapi::GrpcCallOptions options,
-                             std::function<void(grpcapi::GrpcReply)> done) {
-  FindSidecar(target, [this, key = CacheKey(target), app_id = target.app_id, path = std::move(path),
-                       message = std::move(message), options = std::move(options),
-                       done = std::move(done)](Result<std::string> address) mutable {
-    auto refuse = [&done](std::string why) {
-      grpcapi::GrpcReply reply;
-      reply.status = {StatusCode::kUnavailable, std::move(why), {}};
-      done(std::move(reply));
-    };
-    if (!address.ok()) return refuse("couldn't find service: " + app_id);
+void SidecarInvoker::SidecarChannel(
+    const blocks::InvokeTarget& target,
+    std::function<void(Result<std::shared_ptr<grpcapi::GrpcChannel>>)> then) {
+  FindSidecar(target, [this, app_id = target.app_id, then = std::move(then)](Result<std::string> address) {
+    if (!address.ok()) return then(Status(StatusCode::kNotFound, "couldn't find service: " + app_id));
     auto channel = ChannelTo(*address);
-    if (!channel) return refuse("invalid sidecar address " + *address);
-    channel->Call(std::move(path), std::move(message), std::move(options),
-                  [this, key, done = std::move(done)](grpcapi::GrpcReply reply) {
-                    if (reply.status.code == StatusCode::kUnavailable) Forget(key);
-                    done(std::move(reply));
-                  });
+    if (!channel) return then(Status(StatusCode::kUnavailable, "invalid sidecar address " + *address));
+    then(std::move(channel));
   });
 }
+
+void SidecarInvoker::Unreachable(const blocks::InvokeTarget& target) { Forget(CacheKey(target)); }
 
 // How long a resolver's list of instances is used before it is asked again. Short: a new
 // instance gets calls within a second; one that went away is forgotten at the first failure.

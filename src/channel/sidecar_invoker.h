@@ -25,8 +25,6 @@ class io_context;
 
 namespace dapr::grpcapi {
 class GrpcChannel;
-struct GrpcCallOptions;
-struct GrpcReply;
 }  // namespace dapr::grpcapi
 
 namespace dapr::channel {
@@ -40,11 +38,13 @@ class SidecarInvoker final : public blocks::RemoteInvoker {
 
   void Invoke(const blocks::InvokeTarget& target, AppRequest request, AppCallback done) override;
 
-  // gRPC proxying: the raw call (path, request message, metadata) to the target app's
-  // sidecar, whose internal port passes it to its app. An app nobody registered ends the
-  // call UNAVAILABLE ("couldn't find service").
-  void Forward(const blocks::InvokeTarget& target, std::string path, std::string message,
-               grpcapi::GrpcCallOptions options, std::function<void(grpcapi::GrpcReply)> done);
+  // gRPC proxying: the channel to one of the target app's sidecars, whose internal port
+  // passes proxied calls to its app; `then` runs on the calling thread (cached) or on the
+  // worker pool. An app nobody registered gives kNotFound.
+  void SidecarChannel(const blocks::InvokeTarget& target,
+                      std::function<void(Result<std::shared_ptr<grpcapi::GrpcChannel>>)> then);
+  // A call could not reach the sidecar the last lookup gave: look up again next time.
+  void Unreachable(const blocks::InvokeTarget& target);
 
  private:
   using AddressCallback = std::function<void(Result<std::string>)>;

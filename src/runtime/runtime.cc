@@ -216,7 +216,6 @@ void Runtime::StartGrpcProxy() {
   }
   targets.app_api_token = options_.app_api_token;
   targets.sidecars = parts_->sidecars.get();
-  targets.max_message_bytes = options_.max_body_bytes;
   grpcapi::ProxyUnknownMethods(*parts_->grpc, targets, parts_->api_token);
   if (parts_->internal_grpc) grpcapi::ProxyToOwnApp(*parts_->internal_grpc, std::move(targets));
 }

@@ -10,8 +10,8 @@ import grpc from "@grpc/grpc-js";
 import { Daprd, HOOK, T, freePort, tempDir, uid, within } from "./lib/daprd.mjs";
 
 const pass = (b) => b;
-const method = (name) => ({
-  path: `/e2e.Echo/${name}`, requestStream: false, responseStream: false,
+const method = (name, requestStream = false, responseStream = false) => ({
+  path: `/e2e.Echo/${name}`, requestStream, responseStream,
   requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass,
 });
 
@@ -21,7 +21,37 @@ async function startApp() {
   const seen = [];
   const server = new grpc.Server();
   const record = (call) => seen.push(call.metadata.getMap());
-  server.addService({ Say: method("Say"), Fail: method("Fail"), Slow: method("Slow") }, {
+  const streams = { cancelled: 0 };
+  server.addService({
+    Say: method("Say"), Fail: method("Fail"), Slow: method("Slow"),
+    Count: method("Count", false, true), Sum: method("Sum", true, false), Echo: method("Echo", true, true),
+    Forever: method("Forever", false, true),
+  }, {
+    // Server streaming: N messages "0".."N-1", N given as the request text.
+    Count: (call) => {
+      record(call);
+      const n = Number(call.request.toString());
+      for (let i = 0; i < n; i++) call.write(Buffer.from(String(i)));
+      call.end();
+    },
+    // Client streaming: the total length of what was sent, and how many messages.
+    Sum: (call, callback) => {
+      record(call);
+      let bytes = 0;
+      let messages = 0;
+      call.on("data", (d) => { bytes += d.length; messages += 1; });
+      call.on("end", () => callback(null, Buffer.from(`${messages}:${bytes}`)));
+    },
+    // Bidirectional: each message back upper-cased, as it comes.
+    Echo: (call) => {
+      call.on("data", (d) => call.write(Buffer.from(d.toString().toUpperCase())));
+      call.on("end", () => call.end());
+    },
+    // A stream that never ends by itself; counts the cancels it sees.
+    Forever: (call) => {
+      const timer = setInterval(() => call.write(Buffer.from("tick")), 20);
+      call.on("cancelled", () => { clearInterval(timer); streams.cancelled += 1; });
+    },
     Say: (call, callback) => {
       record(call);
       const header = new grpc.Metadata();
@@ -45,7 +75,27 @@ async function startApp() {
   const port = await freePort();
   await new Promise((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
-  return { server, port, seen };
+  return { server, port, seen, streams };
+}
+
+function proxyClient(daprd) {
+  return new grpc.Client(`127.0.0.1:${daprd.grpcPort}`, grpc.credentials.createInsecure());
+}
+
+function withApp(appId) {
+  const md = new grpc.Metadata();
+  md.set("dapr-app-id", appId);
+  return md;
+}
+
+// Collects a server stream's messages; resolves {messages, code}.
+function collect(call) {
+  return within(15_000, new Promise((resolve) => {
+    const messages = [];
+    call.on("data", (d) => messages.push(d.toString()));
+    call.on("error", () => {});
+    call.on("status", (s) => resolve({ messages, code: s.code, details: s.details }));
+  }), "stream");
 }
 
 // One unary call; resolves {code, details, response, headers, trailers} and never rejects.
@@ -134,6 +184,78 @@ describe("gRPC proxying with dapr-app-id", () => {
     assert.equal(r.code, grpc.status.UNAVAILABLE);
     assert.match(r.details, /couldn't find service: nobody-/);
     assert.equal((await call(alpha, "Say", "ok", { "dapr-app-id": betaId })).code, 0);
+  });
+});
+
+describe("gRPC proxying of streams, through two sidecars", () => {
+  const home = path.join(tempDir("proxy-streams"), "home");
+  mkdirSync(home, { recursive: true });
+  const betaId = `sbeta-${uid(4)}`;
+  let app, alpha, beta;
+
+  before(async () => {
+    app = await startApp();
+    beta = new Daprd({ appId: betaId, home, args: ["--app-port", String(app.port), "--app-protocol", "grpc"] });
+    await beta.start();
+    alpha = new Daprd({ appId: `salpha-${uid(4)}`, home });
+    await alpha.start();
+  }, HOOK);
+
+  after(async () => {
+    await alpha?.stop();
+    await beta?.stop();
+    app?.server.forceShutdown();
+  }, HOOK);
+
+  test("server streaming: every message arrives, in order", T, async () => {
+    const client = proxyClient(alpha);
+    const call = client.makeServerStreamRequest("/e2e.Echo/Count", pass, pass, Buffer.from("50"), withApp(betaId));
+    const { messages, code } = await collect(call);
+    client.close();
+    assert.equal(code, 0);
+    assert.deepEqual(messages, Array.from({ length: 50 }, (_, i) => String(i)));
+  });
+
+  test("client streaming: 100 messages of 64 KiB reach the app whole", T, async () => {
+    const client = proxyClient(alpha);
+    const answer = await within(15_000, new Promise((resolve, reject) => {
+      const call = client.makeClientStreamRequest("/e2e.Echo/Sum", pass, pass, withApp(betaId),
+        (err, response) => (err ? reject(err) : resolve(response.toString())));
+      for (let i = 0; i < 100; i++) call.write(Buffer.alloc(64 << 10, i));
+      call.end();
+    }), "client stream");
+    client.close();
+    assert.equal(answer, `100:${100 * (64 << 10)}`);
+  });
+
+  test("bidirectional: each message answered as it goes, then the end", T, async () => {
+    const client = proxyClient(alpha);
+    const call = client.makeBidiStreamRequest("/e2e.Echo/Echo", pass, pass, withApp(betaId));
+    const answers = [];
+    const done = new Promise((resolve) => call.on("status", resolve));
+    for (const word of ["one", "two", "three"]) {
+      const next = new Promise((resolve) => call.once("data", (d) => resolve(d.toString())));
+      call.write(Buffer.from(word));
+      answers.push(await within(5000, next, `echo of ${word}`));
+    }
+    call.end();
+    const status = await within(5000, done, "end of the echo stream");
+    client.close();
+    assert.deepEqual(answers, ["ONE", "TWO", "THREE"]);
+    assert.equal(status.code, 0);
+  });
+
+  test("a caller that cancels: the app's stream is cancelled too", T, async () => {
+    const before = app.streams.cancelled;
+    const client = proxyClient(alpha);
+    const call = client.makeServerStreamRequest("/e2e.Echo/Forever", pass, pass, Buffer.alloc(0), withApp(betaId));
+    call.on("error", () => {});
+    await within(5000, new Promise((resolve) => call.once("data", resolve)), "first tick");
+    call.cancel();
+    client.close();
+    const deadline = Date.now() + 5000;
+    while (app.streams.cancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(app.streams.cancelled, before + 1, "the app saw the cancel");
   });
 });
 

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <cctype>
 #include <cstring>
+#include <atomic>
 #include <deque>
 #include <optional>
 #include <unordered_map>
@@ -143,12 +144,46 @@ struct ClientCall {
   GrpcReply reply;   // its metadata
 
   bool finished = false;
+
+  // A streaming call (StartStream): request bytes queued by Write, response bytes handed on
+  // as they arrive. Null for a unary call.
+  struct Stream {
+    GrpcStreamCallbacks callbacks;
+    std::string out;  // request bytes not yet taken by nghttp2, from out_at
+    size_t out_at = 0;
+    bool send_closed = false;
+    bool headers_delivered = false;
+    std::atomic<size_t> unsent{0};  // Write's view of out, from any thread
+  };
+  std::unique_ptr<Stream> stream;
 };
+
+// How many request bytes a stream may have waiting to be sent.
+constexpr size_t kMaxUnsentStreamBytes = 16u << 20;
+
+void DeliverHeaders(ClientCall& call) {
+  auto& stream = *call.stream;
+  if (stream.headers_delivered) return;
+  stream.headers_delivered = true;
+  if (stream.callbacks.on_headers) stream.callbacks.on_headers(std::move(call.reply.headers));
+}
 
 void Complete(ClientCall& call, GrpcStatus status) {
   if (call.finished) return;
   call.finished = true;
   if (call.timer) call.timer->cancel();
+  if (call.stream) {
+    // A trailers-only answer: what came with its status is trailing metadata.
+    auto& trailers = call.reply.trailers;
+    if (!call.stream->headers_delivered) {
+      trailers.insert(trailers.begin(), std::make_move_iterator(call.reply.headers.begin()),
+                      std::make_move_iterator(call.reply.headers.end()));
+    }
+    auto on_close = std::move(call.stream->callbacks.on_close);
+    call.stream->callbacks = {};  // whatever they hold goes now, not with the stream table
+    on_close(std::move(status), std::move(call.reply.trailers));
+    return;
+  }
   GrpcReply reply = std::move(call.reply);
   reply.status = std::move(status);
   if (reply.status.ok()) {
@@ -163,6 +198,7 @@ void Complete(ClientCall& call, GrpcStatus status) {
 // What a whole response says: grpc-status when there is one, else the HTTP status; an OK
 // unary call must carry exactly one uncompressed message.
 GrpcStatus ResponseStatus(const ClientCall& call) {
+  if (call.stream && call.has_grpc_status) return call.server_status;  // any number of messages
   if (!call.has_grpc_status) {
     if (call.http_status != 200) {
       return {
@@ -204,7 +240,13 @@ class Http2Channel final : public GrpcChannel, public std::enable_shared_from_th
 
   void Call(std::string path, std::string request, GrpcCallOptions options,
             GrpcReplyCallback done) override;
+  std::shared_ptr<GrpcClientStream> StartStream(std::string path, GrpcCallOptions options,
+                                                GrpcStreamCallbacks callbacks) override;
   void Close() override;
+
+  // On the strand: a stream has new bytes to send, or wants to end.
+  void ResumeStream(const std::shared_ptr<ClientCall>& call);
+  void CancelStream(const std::shared_ptr<ClientCall>& call);
 
   // On the strand, from connections.
   // Puts waiting calls on streams while the current connection has room; opens one if needed.
@@ -354,7 +396,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     WriteFrameHeader(call->frame_header.data(), static_cast<uint32_t>(call->request.size()));
     nghttp2_data_provider body;
     body.source.ptr = call.get();
-    body.read_callback = &ReadRequest;
+    body.read_callback = call->stream ? &ReadStreamRequest : &ReadRequest;
     int32_t stream_id =
         nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &body, nullptr);
     if (stream_id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
@@ -519,6 +561,35 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     return static_cast<ssize_t>(n);
   }
 
+  // A stream's request bytes as Write queued them; deferred while none wait and the sender
+  // has not closed (ResumeStream wakes it).
+  static ssize_t ReadStreamRequest(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
+                                   uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto& stream = *static_cast<ClientCall*>(source->ptr)->stream;
+    size_t n = std::min(length, stream.out.size() - stream.out_at);
+    std::memcpy(buffer, stream.out.data() + stream.out_at, n);
+    stream.out_at += n;
+    stream.unsent.fetch_sub(n);
+    if (stream.out_at == stream.out.size()) {
+      stream.out.clear();
+      stream.out_at = 0;
+      if (stream.send_closed) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      else if (n == 0) return NGHTTP2_ERR_DEFERRED;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+ public:
+  // On the strand: new request bytes, or the end of them, for a deferred stream.
+  bool ResumeStream(ClientCall& call) {
+    auto it = call_streams_.find(&call);
+    if (it == call_streams_.end()) return false;
+    nghttp2_session_resume_data(session_, it->second);
+    Flush();
+    return true;
+  }
+
+ private:
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                       size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
                       void* user_data) {
@@ -554,6 +625,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     ClientConnection& self = Self(user_data);
     ClientCall* call = self.Find(stream_id);
     if (!call) return 0;
+    if (call->stream) {
+      DeliverHeaders(*call);
+      if (call->stream->callbacks.on_data) {
+        call->stream->callbacks.on_data(std::string_view(reinterpret_cast<const char*>(data), length));
+      }
+      return 0;
+    }
     std::string& body = call->body;
     size_t before = body.size();
     body.append(reinterpret_cast<const char*>(data), length);
@@ -585,7 +663,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       return 0;
     }
     if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
-    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      // A stream's response headers go on as soon as they are in.
+      ClientCall* call = self.Find(frame->hd.stream_id);
+      if (call && call->stream && frame->hd.type == NGHTTP2_HEADERS &&
+          frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+        DeliverHeaders(*call);
+      }
+      return 0;
+    }
     // The answer is whole. The stream stays in the table until nghttp2 closes it: the
     // request may still be in nghttp2's hands if the server answered early.
     if (ClientCall* call = self.Find(frame->hd.stream_id)) Complete(*call, ResponseStatus(*call));
@@ -672,6 +758,74 @@ void Http2Channel::Call(std::string path, std::string request, GrpcCallOptions o
   asio::post(strand_, [self = shared_from_this(), call = std::move(call)]() mutable {
     self->Start(std::move(call));
   });
+}
+
+namespace {
+
+// The caller's handle on a streaming call: each action goes to the channel's strand.
+class StreamHandle final : public GrpcClientStream {
+ public:
+  StreamHandle(std::shared_ptr<Http2Channel> channel, std::shared_ptr<ClientCall> call)
+      : channel_(std::move(channel)), call_(std::move(call)) {}
+
+  bool Write(std::string bytes) override {
+    auto& stream = *call_->stream;
+    if (stream.unsent.load() > kMaxUnsentStreamBytes) return false;
+    stream.unsent.fetch_add(bytes.size());
+    asio::post(channel_->strand(), [channel = channel_, call = call_, bytes = std::move(bytes)]() mutable {
+      if (call->finished) return;
+      call->stream->out.append(bytes);
+      channel->ResumeStream(call);
+    });
+    return true;
+  }
+  void CloseSend() override {
+    asio::post(channel_->strand(), [channel = channel_, call = call_] {
+      if (call->finished) return;
+      call->stream->send_closed = true;
+      channel->ResumeStream(call);
+    });
+  }
+  void Cancel() override {
+    asio::post(channel_->strand(), [channel = channel_, call = call_] { channel->CancelStream(call); });
+  }
+
+ private:
+  std::shared_ptr<Http2Channel> channel_;
+  std::shared_ptr<ClientCall> call_;
+};
+
+}  // namespace
+
+std::shared_ptr<GrpcClientStream> Http2Channel::StartStream(std::string path, GrpcCallOptions options,
+                                                            GrpcStreamCallbacks callbacks) {
+  auto call = std::make_shared<ClientCall>();
+  if (options.timeout.count() > 0) call->deadline = Clock::now() + options.timeout;
+  call->path = std::move(path);
+  call->options = std::move(options);
+  call->stream = std::make_unique<ClientCall::Stream>();
+  call->stream->callbacks = std::move(callbacks);
+  call->done = [](GrpcReply) {};  // streams end through callbacks.on_close
+  asio::post(strand_, [self = shared_from_this(), call] { self->Start(call); });
+  return std::make_shared<StreamHandle>(shared_from_this(), std::move(call));
+}
+
+void Http2Channel::ResumeStream(const std::shared_ptr<ClientCall>& call) {
+  for (auto& connection : connections_) {
+    if (connection->ResumeStream(*call)) return;
+  }
+  // Not on a stream yet: it will read what is queued once it is.
+}
+
+void Http2Channel::CancelStream(const std::shared_ptr<ClientCall>& call) {
+  if (call->finished) return;
+  GrpcStatus status{StatusCode::kCancelled, "grpc: the call was cancelled", {}};
+  auto connections = connections_;  // Cancel may close a connection
+  for (auto& connection : connections) {
+    if (connection->Cancel(*call, status)) return;
+  }
+  std::erase(waiting_, call);
+  Complete(*call, std::move(status));
 }
 
 void Http2Channel::Start(std::shared_ptr<ClientCall> call) {

@@ -55,6 +55,28 @@ struct GrpcReply {
 
 using GrpcReplyCallback = std::function<void(GrpcReply)>;
 
+// A streaming call, relayed as bytes (gRPC message frames, split anywhere): what gRPC
+// proxying needs, whatever the method's shape (unary, client, server or bidi streaming).
+// The callbacks run on the loop, in this order: on_headers at most once, on_data any number of
+// times, on_close exactly once.
+struct GrpcStreamCallbacks {
+  std::function<void(GrpcMetadata headers)> on_headers;
+  std::function<void(std::string_view bytes)> on_data;
+  std::function<void(GrpcStatus status, GrpcMetadata trailers)> on_close;
+};
+
+class GrpcClientStream {
+ public:
+  virtual ~GrpcClientStream() = default;
+  // Request bytes, sent in order; false (and nothing queued) once more than 16 MiB wait
+  // unsent: the peer does not keep up, and the caller should cancel. From any thread.
+  virtual bool Write(std::string bytes) = 0;
+  // No more request bytes (END_STREAM after those queued). From any thread.
+  virtual void CloseSend() = 0;
+  // Ends the call (RST_STREAM CANCEL); on_close follows with CANCELLED. From any thread.
+  virtual void Cancel() = 0;
+};
+
 // One HTTP/2 connection to host:port, opened on the first call and again on the next call
 // after it failed. Calls share it as concurrent streams; calls beyond the server's
 // MAX_CONCURRENT_STREAMS wait for a free stream. A transport failure (connection refused
@@ -78,6 +100,11 @@ class GrpcChannel {
   // serialized request message. From any thread; `done` runs on the loop, exactly once.
   virtual void Call(std::string path, std::string request, GrpcCallOptions options,
                     GrpcReplyCallback done) = 0;
+
+  // Starts a streaming call; options.max_response_bytes does not apply (bytes are relayed
+  // as they come, nothing is held whole). The timeout does.
+  virtual std::shared_ptr<GrpcClientStream> StartStream(std::string path, GrpcCallOptions options,
+                                                        GrpcStreamCallbacks callbacks) = 0;
 
   // Ends the connection; calls in flight or waiting end UNAVAILABLE. A later call
   // connects again.

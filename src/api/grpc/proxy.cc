@@ -1,13 +1,16 @@
 #include "api/grpc/proxy.h"
 
+#include <mutex>
+
 #include "api/grpc/client.h"
-#include "api/grpc/unary.h"
 #include "blocks/invocation/invocation_block.h"
 #include "channel/sidecar_invoker.h"
 #include "common/trace_context.h"
 
 namespace dapr::grpcapi {
 namespace {
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 // What the next hop must not see from this one: the caller's token for this sidecar, and
 // what the channel sets itself.
@@ -18,10 +21,9 @@ bool IsHopMetadata(std::string_view name) {
 
 // The call's metadata for the next hop. From the API port, this sidecar names itself the
 // caller; a call another sidecar forwarded keeps the ids that sidecar set.
-GrpcCallOptions ForwardedOptions(const ServerCall& call, const ProxyTargets& targets,
+GrpcCallOptions ForwardedOptions(const ServerStream& call, const ProxyTargets& targets,
                                  std::optional<std::string_view> callee) {
   GrpcCallOptions options;
-  options.max_response_bytes = targets.max_message_bytes;
   if (auto timeout = call.Timeout()) {
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
     if (options.timeout.count() == 0) options.timeout = std::chrono::milliseconds(1);
@@ -44,29 +46,104 @@ GrpcCallOptions ForwardedOptions(const ServerCall& call, const ProxyTargets& tar
   return options;
 }
 
-// The answer of the next hop, relayed as it came.
-auto Relay(std::shared_ptr<ServerCall> call) {
-  return [call = std::move(call)](GrpcReply reply) {
-    for (auto& [name, value] : reply.headers) call->AddResponseHeader(std::move(name), std::move(value));
-    for (auto& [name, value] : reply.trailers) call->AddResponseTrailer(std::move(name), std::move(value));
-    if (!reply.status.ok()) return call->Finish(std::move(reply.status));
-    call->Finish(GrpcStatus::Ok(), std::move(reply.message));
-  };
-}
+// One proxied call: the caller's stream piped to the next hop's, both ways, as bytes. The
+// caller's request bytes are taken from the start and held until the next hop's stream
+// exists (its sidecar may still be being looked up). Holds the caller's stream weakly: the
+// server keeps it while it is open.
+class Relay : public std::enable_shared_from_this<Relay> {
+ public:
+  explicit Relay(const std::shared_ptr<ServerStream>& in) : in_(in) {}
 
-// from_sidecar: the call came in on the internal port.
-void ToOwnApp(const ProxyTargets& targets, std::shared_ptr<ServerCall> call, bool from_sidecar) {
+  // From the handler, on the loop.
+  void Listen() {
+    auto in = in_.lock();
+    in->OnRequest([self = shared_from_this()](std::string_view bytes) { self->FromCaller(bytes); },
+                  [self = shared_from_this()] { self->CallerDone(); },
+                  [self = shared_from_this()] { self->CallerGone(); });
+  }
+
+  void Connect(GrpcChannel& next, std::string path, GrpcCallOptions options,
+               std::function<void()> on_unreachable = nullptr) {
+    GrpcStreamCallbacks callbacks;
+    std::weak_ptr<ServerStream> in = in_;
+    callbacks.on_headers = [in](Metadata headers) {
+      if (auto caller = in.lock()) caller->SendHeaders(std::move(headers));
+    };
+    callbacks.on_data = [in](std::string_view bytes) {
+      if (auto caller = in.lock()) caller->SendData(std::string(bytes));
+    };
+    callbacks.on_close = [in, on_unreachable = std::move(on_unreachable)](GrpcStatus status, Metadata trailers) {
+      if (on_unreachable && status.code == StatusCode::kUnavailable) on_unreachable();
+      if (auto caller = in.lock()) caller->End(std::move(status), std::move(trailers));
+    };
+    auto out = next.StartStream(std::move(path), std::move(options), std::move(callbacks));
+    std::lock_guard lock(mutex_);
+    out_ = out;
+    if (!held_.empty() && !out_->Write(std::move(held_))) out_->Cancel();
+    held_.clear();
+    if (cancelled_) out_->Cancel();
+    else if (ended_) out_->CloseSend();
+  }
+
+  void Fail(GrpcStatus status) {
+    if (auto caller = in_.lock()) caller->End(std::move(status), {});
+  }
+
+ private:
+  void FromCaller(std::string_view bytes) {
+    std::lock_guard lock(mutex_);
+    if (!out_) return held_.append(bytes), void();
+    if (!out_->Write(std::string(bytes))) out_->Cancel();  // the next hop does not keep up
+  }
+  void CallerDone() {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+    if (out_) out_->CloseSend();
+  }
+  void CallerGone() {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+    if (out_) out_->Cancel();
+  }
+
+  std::weak_ptr<ServerStream> in_;
+  std::mutex mutex_;
+  std::shared_ptr<GrpcClientStream> out_;
+  std::string held_;  // request bytes from before out_ existed (bounded by the server)
+  bool ended_ = false;
+  bool cancelled_ = false;
+};
+
+void ToOwnApp(const ProxyTargets& targets, const std::shared_ptr<ServerStream>& call, bool from_sidecar) {
+  auto relay = std::make_shared<Relay>(call);
   if (!targets.app) {
-    return call->Finish({StatusCode::kUnavailable,
-                         "failed to proxy request: the app " + targets.app_id +
-                             " has no gRPC channel (--app-protocol grpc)", {}});
+    return relay->Fail({StatusCode::kUnavailable,
+                        "failed to proxy request: the app " + targets.app_id +
+                            " has no gRPC channel (--app-protocol grpc)", {}});
   }
   GrpcCallOptions options = ForwardedOptions(
       *call, targets, from_sidecar ? std::nullopt : std::optional<std::string_view>(targets.app_id));
   // The app's token replaces any the caller sent.
   if (!targets.app_api_token.empty()) options.metadata.emplace_back("dapr-api-token", targets.app_api_token);
-  targets.app->Call(std::string(call->Path()), std::string(call->request()), std::move(options),
-                    Relay(call));
+  relay->Listen();
+  relay->Connect(*targets.app, std::string(call->Path()), std::move(options));
+}
+
+void ToOtherApp(const ProxyTargets& targets, const std::shared_ptr<ServerStream>& call,
+                const blocks::InvokeTarget& target) {
+  auto relay = std::make_shared<Relay>(call);
+  if (!targets.sidecars) {
+    return relay->Fail({StatusCode::kUnavailable, "couldn't find service: " + target.app_id, {}});
+  }
+  relay->Listen();
+  channel::SidecarInvoker* sidecars = targets.sidecars;
+  sidecars->SidecarChannel(target, [relay, sidecars, target, path = std::string(call->Path()),
+                                    options = ForwardedOptions(*call, targets, target.app_id)](
+                                       Result<std::shared_ptr<GrpcChannel>> next) mutable {
+    if (!next.ok()) return relay->Fail({StatusCode::kUnavailable, next.error().message(), {}});
+    relay->Connect(**next, std::move(path), std::move(options),
+                   [sidecars, target] { sidecars->Unreachable(target); });
+  });
 }
 
 // gRPC's own words for a call nobody serves.
@@ -81,38 +158,41 @@ GrpcStatus NotServed(const GrpcServer& server, std::string_view path) {
   return {StatusCode::kUnimplemented, "unknown service " + service, {}};
 }
 
+bool Authorized(const security::ApiToken& token, const ServerStream& call) {
+  if (!token.enabled()) return true;
+  auto sent = call.Metadata("dapr-api-token");
+  return sent && token.Matches(*sent);
+}
+
 }  // namespace
 
 void ProxyUnknownMethods(GrpcServer& api_server, ProxyTargets targets, const security::ApiToken& token) {
   api_server.SetFallback([targets = std::move(targets), &token,
-                          &api_server](std::shared_ptr<ServerCall> call) {
+                          &api_server](std::shared_ptr<ServerStream> call) {
     auto app_id = call->Metadata("dapr-app-id");
-    if (!app_id) return call->Finish(NotServed(api_server, call->Path()));
-    if (!Authorized(token, *call)) return call->Finish(Unauthenticated());
+    if (!app_id) return call->End(NotServed(api_server, call->Path()), {});
+    if (!Authorized(token, *call)) {
+      return call->End({StatusCode::kUnauthenticated, "authentication error: api token mismatch", {}}, {});
+    }
     auto target = blocks::ParseInvokeTarget(*app_id);
-    if (!target.ok()) return call->Finish({StatusCode::kInvalidArgument, target.error().message, {}});
+    if (!target.ok()) return call->End({StatusCode::kInvalidArgument, target.error().message, {}}, {});
     bool self = target->app_id == targets.app_id &&
                 (target->app_namespace.empty() || target->app_namespace == targets.app_namespace);
-    if (self) return ToOwnApp(targets, std::move(call), false);
-    if (!targets.sidecars) {
-      return call->Finish({StatusCode::kUnavailable, "couldn't find service: " + target->app_id, {}});
-    }
-    GrpcCallOptions options = ForwardedOptions(*call, targets, target->app_id);
-    targets.sidecars->Forward(*target, std::string(call->Path()), std::string(call->request()),
-                              std::move(options), Relay(call));
+    if (self) return ToOwnApp(targets, call, false);
+    ToOtherApp(targets, call, *target);
   });
 }
 
 void ProxyToOwnApp(GrpcServer& internal_server, ProxyTargets targets) {
   internal_server.SetFallback([targets = std::move(targets),
-                               &internal_server](std::shared_ptr<ServerCall> call) {
+                               &internal_server](std::shared_ptr<ServerStream> call) {
     auto app_id = call->Metadata("dapr-app-id");
     auto target = app_id ? blocks::ParseInvokeTarget(*app_id) : blocks::ApiResult<blocks::InvokeTarget>(
                                                                      blocks::errors::InvokeNoAppId());
     if (!target.ok() || target->app_id != targets.app_id) {
-      return call->Finish(NotServed(internal_server, call->Path()));
+      return call->End(NotServed(internal_server, call->Path()), {});
     }
-    ToOwnApp(targets, std::move(call), true);
+    ToOwnApp(targets, call, true);
   });
 }
 

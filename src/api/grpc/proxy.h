@@ -1,12 +1,10 @@
 // gRPC proxying, Dapr's service invocation for gRPC apps: a call to a method the sidecar does
-// not serve itself, carrying metadata `dapr-app-id`, is forwarded as it is (path, message,
-// metadata) to that app: straight to the own app, or through the target's sidecar, whose
-// internal port hands it to its app. The answer (message, status, headers and trailers)
-// comes back unchanged.
-//
-// Unary calls only for now: a streaming call is answered by the first message rule of the
-// server (INTERNAL "expected one request message") or by the client's (a second response
-// message fails the call).
+// not serve itself, carrying metadata `dapr-app-id`, is forwarded as it is to that app:
+// straight to the own app, or through the target's sidecar, whose internal port hands it to
+// its app. Calls of every shape (unary, client, server and bidirectional streaming) are
+// relayed as bytes both ways from their headers on, never parsed or held whole: request
+// and response messages, headers, status and trailers come through unchanged, and a
+// cancel on either side ends the other.
 #pragma once
 
 #include <memory>
@@ -29,7 +27,6 @@ struct ProxyTargets {
   std::shared_ptr<GrpcChannel> app;             // the own app when it speaks gRPC; else null
   std::string app_api_token;                    // APP_API_TOKEN, sent to the app
   channel::SidecarInvoker* sidecars = nullptr;  // other apps; null without name resolution
-  size_t max_message_bytes = 4u << 20;
 };
 
 // The API port: every unknown method with dapr-app-id goes to that app (API token checked).

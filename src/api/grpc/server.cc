@@ -48,7 +48,7 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 class Connection;
 
 // A call: what the request headers and body said, and its answer once there is one.
-class Call final : public ServerCall, public std::enable_shared_from_this<Call> {
+class Call final : public ServerCall, public ServerStream, public std::enable_shared_from_this<Call> {
  public:
   Call(int32_t stream_id, std::weak_ptr<Connection> connection,
        std::shared_ptr<GrpcServer::Impl> server)
@@ -75,6 +75,11 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
   std::optional<std::chrono::nanoseconds> Timeout() const override { return timeout_; }
   void Finish(GrpcStatus status, std::string response) override;
   void FinishFramed(std::string framed_response) override;
+  void OnRequest(std::function<void(std::string_view)> data, std::function<void()> end,
+                 std::function<void()> cancelled) override;
+  void SendHeaders(std::vector<std::pair<std::string, std::string>> headers) override;
+  void SendData(std::string bytes) override;
+  void End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) override;
   void AddResponseHeader(std::string name, std::string value) override {
     if (finished_.load()) return;
     if (EndsWith(name, "-bin")) value = Base64Encode(value);
@@ -133,6 +138,17 @@ class Call final : public ServerCall, public std::enable_shared_from_this<Call> 
   std::vector<std::pair<std::string, std::string>> response_trailers_;
   size_t sent_ = 0;
   std::unique_ptr<Timer> deadline_;
+
+  // A streamed call (the fallback handler's): on the connection's strand only.
+  bool streaming_ = false;
+  std::function<void(std::string_view)> on_data_;
+  std::function<void()> on_end_;
+  std::function<void()> on_cancel_;
+  bool request_ended_ = false;
+  bool response_submitted_ = false;
+  std::string out_;  // response bytes not yet taken by nghttp2, from out_at_
+  size_t out_at_ = 0;
+  bool out_finished_ = false;  // End came: the trailers follow out_
 };
 
 class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
@@ -151,13 +167,12 @@ class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
 
   const UnaryHandler* Find(const std::string& path) const {
     auto it = handlers_.find(path);
-    if (it != handlers_.end()) return &it->second;
-    return fallback_ ? &fallback_ : nullptr;
+    return it == handlers_.end() ? nullptr : &it->second;
   }
   const GrpcServerOptions& options() const { return options_; }
 
   std::unordered_map<std::string, UnaryHandler> handlers_;
-  UnaryHandler fallback_;
+  StreamHandler fallback_;
   std::atomic<size_t> in_flight_{0};
 
  private:
@@ -272,11 +287,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    for (auto& [id, call] : calls_) {
-      if (call->deadline_) call->deadline_->cancel();
-      if (!call->dispatched_) call->Release();
-    }
+    auto calls = std::move(calls_);
     calls_.clear();
+    for (auto& [id, call] : calls) {
+      if (call->deadline_) call->deadline_->cancel();
+      if (call->streaming_) {
+        StreamGone(*call);
+      } else if (!call->dispatched_) {
+        call->Release();
+      }
+    }
   }
 
   // --- nghttp2 callbacks (on the strand, inside mem_recv or mem_send) ---
@@ -327,6 +347,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Connection& self = Self(user_data);
     Call* call = self.Find(stream_id);
     if (!call || call->rejected_) return 0;
+    if (call->streaming_) {
+      std::string_view bytes(reinterpret_cast<const char*>(data), length);
+      if (call->on_data_) {
+        call->on_data_(bytes);
+      } else if (call->body_.size() + length <= self.server_->options().max_message_bytes) {
+        call->body_.append(bytes);  // until the handler takes the stream
+      } else {
+        nghttp2_submit_rst_stream(self.session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
+      }
+      return 0;
+    }
     call->body_.append(reinterpret_cast<const char*>(data), length);
     size_t limit = self.server_->options().max_message_bytes;
     // The first message's announced length, or the body itself (a later message, or bytes
@@ -373,7 +404,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self.RejectHttp(call, "415");
       } else if (call.method_ != "POST") {
         self.RejectHttp(call, "405");
+      } else if (!self.server_->Find(call.path_) && self.server_->fallback_) {
+        self.StartStream(it->second);
       }
+    }
+    if (call.streaming_) {
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) self.EndOfRequest(call);
+      return 0;
     }
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     if (call.rejected_ || call.dispatched_) return 0;
@@ -385,12 +422,109 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Connection& self = Self(user_data);
     auto it = self.calls_.find(stream_id);
     if (it == self.calls_.end()) return 0;
-    Call& call = *it->second;
-    if (call.deadline_) call.deadline_->cancel();
-    // A call whose handler runs still counts until it is answered.
-    if (!call.dispatched_) call.Release();
+    auto call = it->second;
     self.calls_.erase(it);
+    if (call->deadline_) call->deadline_->cancel();
+    if (call->streaming_) return self.StreamGone(*call), 0;
+    // A call whose handler runs still counts until it is answered.
+    if (!call->dispatched_) call->Release();
     return 0;
+  }
+
+ public:
+  // --- streamed calls (the fallback handler's), on the strand ---
+
+  void StartStream(const std::shared_ptr<Call>& call) {
+    call->streaming_ = true;
+    call->dispatched_ = true;
+    server_->fallback_(call);
+  }
+
+  void EndOfRequest(Call& call) {
+    call.request_ended_ = true;
+    if (call.on_end_) call.on_end_();
+  }
+
+  // The caller reset the stream, or the connection ended, before the answer's end.
+  void StreamGone(Call& call) {
+    if (call.finished_.exchange(true)) return;
+    call.Release();
+    if (auto cancelled = std::move(call.on_cancel_)) cancelled();
+    call.on_data_ = nullptr;
+    call.on_end_ = nullptr;
+  }
+
+  void StreamHeaders(const std::shared_ptr<Call>& call, std::vector<std::pair<std::string, std::string>> headers) {
+    if (closed_ || call->response_submitted_ || !calls_.count(call->stream_id_)) return;
+    for (auto& [name, value] : headers) call->AddResponseHeader(std::move(name), std::move(value));
+    SubmitStreamResponse(*call);
+    if (!receiving_) Flush();
+  }
+
+  void StreamData(const std::shared_ptr<Call>& call, std::string bytes) {
+    if (closed_ || call->out_finished_ || !calls_.count(call->stream_id_)) return;
+    if (!call->response_submitted_) SubmitStreamResponse(*call);
+    call->out_.append(bytes);
+    nghttp2_session_resume_data(session_, call->stream_id_);
+    if (!receiving_) Flush();
+  }
+
+  void StreamEnd(const std::shared_ptr<Call>& call, GrpcStatus status,
+                 std::vector<std::pair<std::string, std::string>> trailers) {
+    if (closed_ || call->out_finished_ || !calls_.count(call->stream_id_)) return;
+    call->status_ = std::move(status);
+    for (auto& [name, value] : trailers) {
+      if (EndsWith(name, "-bin")) value = Base64Encode(value);
+      call->response_trailers_.emplace_back(std::move(name), std::move(value));
+    }
+    call->out_finished_ = true;
+    if (!call->response_submitted_) {
+      Submit(*call);  // nothing was sent: a whole (or trailers-only) answer
+    } else {
+      nghttp2_session_resume_data(session_, call->stream_id_);
+    }
+    if (!receiving_) Flush();
+  }
+
+ private:
+  void SubmitStreamResponse(Call& call) {
+    call.response_submitted_ = true;
+    std::vector<nghttp2_nv> headers = {Header(":status", "200"),
+                                       Header("content-type", "application/grpc")};
+    for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
+    nghttp2_data_provider body;
+    body.source.ptr = &call;
+    body.read_callback = &ReadStreamResponse;
+    nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), &body);
+  }
+
+  // The answer's bytes as SendData queued them; deferred until more come or End does.
+  static ssize_t ReadStreamResponse(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
+                                    size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                    void*) {
+    auto& call = *static_cast<Call*>(source->ptr);
+    size_t n = std::min(length, call.out_.size() - call.out_at_);
+    std::memcpy(buffer, call.out_.data() + call.out_at_, n);
+    call.out_at_ += n;
+    if (call.out_at_ < call.out_.size()) return static_cast<ssize_t>(n);
+    call.out_.clear();
+    call.out_at_ = 0;
+    if (!call.out_finished_) return n == 0 ? NGHTTP2_ERR_DEFERRED : static_cast<ssize_t>(n);
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    if (!SubmitTrailers(session, stream_id, call)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return static_cast<ssize_t>(n);
+  }
+
+  // grpc-status (and grpc-message, grpc-status-details-bin) with the call's trailers.
+  static bool SubmitTrailers(nghttp2_session* session, int32_t stream_id, const Call& call) {
+    std::string code = std::to_string(static_cast<int>(call.status_.code));
+    std::string message = PercentEncode(call.status_.message);
+    std::string details = Base64Encode(call.status_.details);
+    std::vector<nghttp2_nv> trailers = {Header("grpc-status", code)};
+    if (!message.empty()) trailers.push_back(Header("grpc-message", message));
+    if (!details.empty()) trailers.push_back(Header("grpc-status-details-bin", details));
+    for (const auto& [name, value] : call.response_trailers_) trailers.push_back(Header(name, value));
+    return nghttp2_submit_trailer(session, stream_id, trailers.data(), trailers.size()) == 0;
   }
 
   Call* Find(int32_t stream_id) {
@@ -485,11 +619,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     call.sent_ += n;
     if (call.sent_ == call.framed_response_.size()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> trailers = {Header("grpc-status", "0")};
-      for (const auto& [name, value] : call.response_trailers_) trailers.push_back(Header(name, value));
-      if (nghttp2_submit_trailer(session, stream_id, trailers.data(), trailers.size()) != 0) {
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-      }
+      if (!SubmitTrailers(session, stream_id, call)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     return static_cast<ssize_t>(n);
   }
@@ -516,6 +646,47 @@ void Call::FinishFramed(std::string framed_response) {
   if (finished_.exchange(true)) return;
   framed_response_ = std::move(framed_response);
   Answered();
+}
+
+void Call::OnRequest(std::function<void(std::string_view)> data, std::function<void()> end,
+                     std::function<void()> cancelled) {
+  on_data_ = std::move(data);
+  on_end_ = std::move(end);
+  on_cancel_ = std::move(cancelled);
+  if (!body_.empty()) {
+    std::string early = std::move(body_);
+    body_.clear();
+    on_data_(early);
+  }
+  if (request_ended_ && on_end_) on_end_();
+}
+
+// The answer's parts go to the connection's strand, in the order they were given.
+void Call::SendHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), headers = std::move(headers)]() mutable {
+    connection->StreamHeaders(self, std::move(headers));
+  });
+}
+
+void Call::SendData(std::string bytes) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), bytes = std::move(bytes)]() mutable {
+    connection->StreamData(self, std::move(bytes));
+  });
+}
+
+void Call::End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) {
+  if (finished_.exchange(true)) return;
+  Release();
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), status = std::move(status),
+                                        trailers = std::move(trailers)]() mutable {
+    connection->StreamEnd(self, std::move(status), std::move(trailers));
+  });
 }
 
 void Call::Release() {
@@ -588,7 +759,7 @@ GrpcServer::~GrpcServer() { impl_->Stop(); }
 void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
   impl_->handlers_[std::move(path)] = std::move(handler);
 }
-void GrpcServer::SetFallback(UnaryHandler handler) { impl_->fallback_ = std::move(handler); }
+void GrpcServer::SetFallback(StreamHandler handler) { impl_->fallback_ = std::move(handler); }
 bool GrpcServer::HasService(std::string_view service) const {
   for (const auto& [path, handler] : impl_->handlers_) {
     std::string_view p(path);

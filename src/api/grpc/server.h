@@ -64,6 +64,30 @@ class ServerCall {
 // Runs on the event loop: it must not block (hand blocking work to the worker pool).
 using UnaryHandler = std::function<void(std::shared_ptr<ServerCall>)>;
 
+// A call taken as a stream of bytes (gRPC message frames, split anywhere) both ways, from
+// its headers on: what gRPC proxying relays, whatever the method's shape.
+class ServerStream {
+ public:
+  virtual ~ServerStream() = default;
+  virtual std::string_view Path() const = 0;
+  virtual std::optional<std::string_view> Metadata(std::string_view key) const = 0;
+  virtual std::vector<std::pair<std::string, std::string>> AllMetadata() const = 0;
+  virtual std::optional<std::chrono::nanoseconds> Timeout() const = 0;
+
+  // The request bytes as they arrive, then their end; set once, on the loop (from the
+  // handler). Bytes that came before are handed over at once. `cancelled` runs instead of
+  // anything more if the caller resets the stream or the connection ends before End.
+  virtual void OnRequest(std::function<void(std::string_view bytes)> data,
+                         std::function<void()> end, std::function<void()> cancelled) = 0;
+  // The answer, from any thread: headers (at most once, first), bytes, then End once.
+  // "-bin" metadata values are raw bytes.
+  virtual void SendHeaders(std::vector<std::pair<std::string, std::string>> headers) = 0;
+  virtual void SendData(std::string bytes) = 0;
+  virtual void End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) = 0;
+};
+
+using StreamHandler = std::function<void(std::shared_ptr<ServerStream>)>;
+
 class GrpcServer {
  public:
   // The loop is the sidecar's; whoever owns it runs it.
@@ -72,9 +96,9 @@ class GrpcServer {
 
   // Before Start. path is "/package.Service/Method".
   void AddUnary(std::string path, UnaryHandler handler);
-  // Before the loop runs: the handler of every path no AddUnary registered (default:
-  // UNIMPLEMENTED "unknown method").
-  void SetFallback(UnaryHandler handler);
+  // Before the loop runs: the handler of every path no AddUnary registered, taken as a
+  // stream from its headers on (default: UNIMPLEMENTED "unknown method").
+  void SetFallback(StreamHandler handler);
 
   // Whether some method of the service ("package.Service") was added.
   bool HasService(std::string_view service) const;
