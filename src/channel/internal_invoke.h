@@ -11,6 +11,8 @@ namespace dapr::channel {
 namespace internals = ::dapr::proto::internals::v1;
 
 inline constexpr const char* kCallLocalMethod = "/dapr.proto.internals.v1.ServiceInvocation/CallLocal";
+inline constexpr const char* kCallLocalStreamMethod =
+    "/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream";
 
 internals::InternalInvokeRequest ToInternalRequest(AppRequest request);
 AppRequest FromInternalRequest(internals::InternalInvokeRequest& request);

@@ -243,7 +243,7 @@ Status Runtime::StartSidecarChannel() {
   grpcapi::GrpcServerOptions options{options_.listen_addresses, options_.internal_grpc_port,
                                      options_.max_body_bytes};
   parts_->internal_grpc = std::make_unique<grpcapi::GrpcServer>(parts_->loop, options);
-  grpcapi::AddServiceInvocationRpcs(*parts_->internal_grpc, parts_->invocation);
+  grpcapi::AddServiceInvocationRpcs(*parts_->internal_grpc, parts_->invocation, options_.max_body_bytes);
   Status status = parts_->internal_grpc->Start();
   if (!status.ok()) return Status(status.code(), "internal gRPC: " + status.message());
 

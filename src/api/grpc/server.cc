@@ -172,7 +172,15 @@ class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
   const GrpcServerOptions& options() const { return options_; }
 
   std::unordered_map<std::string, UnaryHandler> handlers_;
+  std::unordered_map<std::string, StreamHandler> stream_handlers_;
   StreamHandler fallback_;
+
+  // The stream handler of a path: its own, else the fallback (when no unary one has it).
+  const StreamHandler* FindStream(const std::string& path) const {
+    if (auto it = stream_handlers_.find(path); it != stream_handlers_.end()) return &it->second;
+    if (handlers_.count(path) || !fallback_) return nullptr;
+    return &fallback_;
+  }
   std::atomic<size_t> in_flight_{0};
 
  private:
@@ -404,8 +412,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self.RejectHttp(call, "415");
       } else if (call.method_ != "POST") {
         self.RejectHttp(call, "405");
-      } else if (!self.server_->Find(call.path_) && self.server_->fallback_) {
-        self.StartStream(it->second);
+      } else if (const StreamHandler* handler = self.server_->FindStream(call.path_)) {
+        self.StartStream(it->second, *handler);
       }
     }
     if (call.streaming_) {
@@ -434,10 +442,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // --- streamed calls (the fallback handler's), on the strand ---
 
-  void StartStream(const std::shared_ptr<Call>& call) {
+  void StartStream(const std::shared_ptr<Call>& call, const StreamHandler& handler) {
     call->streaming_ = true;
     call->dispatched_ = true;
-    server_->fallback_(call);
+    handler(call);
   }
 
   void EndOfRequest(Call& call) {
@@ -760,9 +768,14 @@ void GrpcServer::AddUnary(std::string path, UnaryHandler handler) {
   impl_->handlers_[std::move(path)] = std::move(handler);
 }
 void GrpcServer::SetFallback(StreamHandler handler) { impl_->fallback_ = std::move(handler); }
+void GrpcServer::AddStream(std::string path, StreamHandler handler) {
+  impl_->stream_handlers_[std::move(path)] = std::move(handler);
+}
 bool GrpcServer::HasService(std::string_view service) const {
-  for (const auto& [path, handler] : impl_->handlers_) {
-    std::string_view p(path);
+  std::vector<std::string_view> paths;
+  for (const auto& [path, handler] : impl_->handlers_) paths.push_back(path);
+  for (const auto& [path, handler] : impl_->stream_handlers_) paths.push_back(path);
+  for (std::string_view p : paths) {
     if (p.size() > service.size() + 2 && p[0] == '/' && p.substr(1, service.size()) == service &&
         p[service.size() + 1] == '/') {
       return true;

@@ -96,6 +96,8 @@ class GrpcServer {
 
   // Before Start. path is "/package.Service/Method".
   void AddUnary(std::string path, UnaryHandler handler);
+  // Before Start. A streaming method: the handler takes the call from its headers on.
+  void AddStream(std::string path, StreamHandler handler);
   // Before the loop runs: the handler of every path no AddUnary registered, taken as a
   // stream from its headers on (default: UNIMPLEMENTED "unknown method").
   void SetFallback(StreamHandler handler);

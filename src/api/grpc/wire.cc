@@ -24,6 +24,30 @@ Result<UnaryMessage, GrpcStatus> ParseUnaryBody(std::string_view body) {
   return UnaryMessage{flag == 1, body.substr(kFrameHeaderBytes)};
 }
 
+Result<std::optional<std::string>, GrpcStatus> MessageReader::Next() {
+  std::string_view rest = std::string_view(buffer_).substr(at_);
+  if (rest.size() < kFrameHeaderBytes) return std::optional<std::string>();
+  uint8_t flag = static_cast<uint8_t>(rest[0]);
+  if (flag != 0) {
+    return GrpcStatus{flag == 1 ? StatusCode::kUnimplemented : StatusCode::kInternal,
+                      flag == 1 ? "message compression is not supported" : "invalid message frame flag", {}};
+  }
+  uint32_t length = FramedLength(rest);
+  if (length > max_) {
+    return GrpcStatus{StatusCode::kResourceExhausted,
+                      "grpc: received message larger than max (" + std::to_string(length) + " vs. " +
+                          std::to_string(max_) + ")", {}};
+  }
+  if (rest.size() - kFrameHeaderBytes < length) return std::optional<std::string>();
+  std::optional<std::string> message(std::in_place, rest.substr(kFrameHeaderBytes, length));
+  at_ += kFrameHeaderBytes + length;
+  if (at_ == buffer_.size()) {
+    buffer_.clear();
+    at_ = 0;
+  }
+  return message;
+}
+
 uint32_t FramedLength(std::string_view header) {
   auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(header[i])); };
   return byte(1) << 24 | byte(2) << 16 | byte(3) << 8 | byte(4);

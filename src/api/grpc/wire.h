@@ -35,6 +35,24 @@ struct UnaryMessage {
 // Fails (INTERNAL, as gRPC does) unless the body holds exactly one whole message.
 Result<UnaryMessage, GrpcStatus> ParseUnaryBody(std::string_view body);
 
+// Cuts a stream of bytes (a streaming call's body, arriving in pieces split anywhere) into
+// its messages.
+class MessageReader {
+ public:
+  explicit MessageReader(size_t max_message_bytes) : max_(max_message_bytes) {}
+  void Append(std::string_view bytes) { buffer_.append(bytes); }
+  // The next whole message, nullopt until one is in; an error for a compressed or oversized
+  // message (the stream is then unusable).
+  Result<std::optional<std::string>, GrpcStatus> Next();
+  // Bytes of a message begun but not finished.
+  bool Partial() const { return buffer_.size() > at_; }
+
+ private:
+  size_t max_;
+  std::string buffer_;
+  size_t at_ = 0;
+};
+
 // Prepends the frame header to a message (uncompressed).
 std::string FrameMessage(std::string_view message);
 // Writes the 5-byte header of an uncompressed message of `length` bytes.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -288,4 +290,34 @@ TEST(GrpcWireBase64, RoundTripsEveryByte) {
 }
 
 }  // namespace
+TEST(MessageReader, CutsMessagesSplitAnywhere) {
+  std::string bytes = FrameMessage("first") + FrameMessage("") + FrameMessage("third one");
+  MessageReader reader(100);
+  std::vector<std::string> messages;
+  for (char c : bytes) {  // one byte at a time
+    reader.Append(std::string_view(&c, 1));
+    for (auto next = reader.Next(); next.ok() && *next; next = reader.Next()) messages.push_back(**next);
+  }
+  EXPECT_EQ(messages, (std::vector<std::string>{"first", "", "third one"}));
+  EXPECT_FALSE(reader.Partial());
+  reader.Append(FrameMessage("half").substr(0, 6));
+  auto none = reader.Next();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  EXPECT_TRUE(reader.Partial());
+}
+
+TEST(MessageReader, RefusesCompressedAndOversizedMessages) {
+  MessageReader compressed(100);
+  std::string frame = FrameMessage("x");
+  frame[0] = 1;
+  compressed.Append(frame);
+  ASSERT_FALSE(compressed.Next().ok());
+  EXPECT_EQ(compressed.Next().error().code, StatusCode::kUnimplemented);
+  MessageReader small(4);
+  small.Append(FrameMessage("too long").substr(0, 5));  // the header alone is enough to tell
+  ASSERT_FALSE(small.Next().ok());
+  EXPECT_EQ(small.Next().error().code, StatusCode::kResourceExhausted);
+}
+
 }  // namespace dapr::grpcapi
