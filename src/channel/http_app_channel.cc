@@ -195,10 +195,27 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_->body_limit(channel_->options().max_response_bytes);
     // An answer to HEAD has no body, whatever its Content-Length says.
     if (verb_text_ == "HEAD") parser_->skip(true);
+    // The header first: Beast 1.74's eager parse (async_read) loses the body_limit error for
+    // a Content-Length body, so the announced length is checked here.
+    std::visit([this](auto& stream) {
+      bhttp::async_read_header(stream, connection_->buffer, *parser_,
+                               [self = shared_from_this()](beast::error_code ec, size_t) {
+                                 if (ec) return self->RetryOrFail(ec);
+                                 self->ReadBody();
+                               });
+    }, connection_->stream);
+  }
+
+  void ReadBody() {
+    auto announced = parser_->content_length();
+    if (announced && *announced > channel_->options().max_response_bytes) {
+      return Fail(bhttp::error::body_limit);
+    }
+    if (parser_->is_done()) return Answer();
     std::visit([this](auto& stream) {
       bhttp::async_read(stream, connection_->buffer, *parser_,
                         [self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->RetryOrFail(ec);
+                          if (ec) return self->Fail(ec);
                           self->Answer();
                         });
     }, connection_->stream);

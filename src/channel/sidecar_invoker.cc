@@ -73,6 +73,7 @@ void SidecarInvoker::FindSidecar(const blocks::InvokeTarget& target, AddressCall
     auto all = resolver_.ResolveAll(request);
     if (!all.ok() && all.error().code() == StatusCode::kUnimplemented) return then(resolver_.Resolve(request));
     if (!all.ok()) return then(all.error());
+    if (all->empty()) return then(Status(StatusCode::kNotFound, "no instance"));
     std::string first;
     {
       std::lock_guard lock(cache_mutex_);
@@ -101,14 +102,11 @@ void SidecarInvoker::Forget(const std::string& key) {
 
 std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::string& address) {
   std::lock_guard lock(mutex_);
-  auto& channel = channels_[address];
-  if (!channel) {
-    std::string host;
-    uint16_t port = 0;
-    if (!SplitAddress(address, host, port)) return nullptr;
-    channel = grpcapi::GrpcChannel::Create(loop_, host, port);
-  }
-  return channel;
+  if (auto found = channels_.find(address); found != channels_.end()) return found->second;
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitAddress(address, host, port)) return nullptr;  // nothing kept for it
+  return channels_[address] = grpcapi::GrpcChannel::Create(loop_, host, port);
 }
 
 void SidecarInvoker::Send(const std::string& address, std::string key, AppRequest request,
