@@ -193,10 +193,6 @@ int main(int argc, char** argv) {
   for (const auto& extra : app.remaining()) {
     if (extra.rfind("-", 0) == 0) spdlog::warn("flag {} is not implemented yet; ignored", extra);
   }
-  if (options.app_port > 0 && options.app_protocol == "h2c") {
-    spdlog::warn("--app-protocol {} is not implemented yet: there is no app channel",
-                 options.app_protocol);
-  }
   if (options.mode == "kubernetes") {
     spdlog::warn("--mode kubernetes is not implemented yet; running as standalone");
   }

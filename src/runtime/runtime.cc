@@ -26,6 +26,7 @@
 #include "blocks/state/state_block.h"
 #include "channel/app_health.h"
 #include "channel/grpc_app_channel.h"
+#include "channel/h2c_app_channel.h"
 #include "channel/http_app_channel.h"
 #include "channel/http_endpoints.h"
 #include "channel/limited_app_channel.h"
@@ -77,6 +78,14 @@ struct Runtime::Parts {
       options.app_api_token = o.app_api_token;
       return std::make_unique<channel::GrpcAppChannel>(loop, std::move(options));
     }
+    if (o.app_protocol == "h2c") {
+      channel::H2cAppChannelOptions options;
+      options.host = o.app_channel_address;
+      options.port = static_cast<uint16_t>(o.app_port);
+      options.max_response_bytes = o.max_body_bytes;
+      options.app_api_token = o.app_api_token;
+      return std::make_unique<channel::H2cAppChannel>(loop, std::move(options));
+    }
     if (o.app_protocol != "http" && o.app_protocol != "https") return nullptr;
     channel::HttpAppChannelOptions options;
     options.tls = AppTls(o);
@@ -107,7 +116,7 @@ struct Runtime::Parts {
     app.max_concurrency = o.app_max_concurrency > 0 ? o.app_max_concurrency : 0;
     if (o.enable_app_health_check) {
       app.health = blocks::AppHealthSettings{
-          o.app_protocol.rfind("http", 0) == 0 ? o.app_health_check_path : "",
+          o.app_protocol.rfind("grpc", 0) != 0 ? o.app_health_check_path : "",
           std::to_string(o.app_health_probe_interval_s) + "s",
           std::to_string(o.app_health_probe_timeout_ms) + "ms", o.app_health_threshold};
     }

@@ -135,6 +135,10 @@ struct ClientCall {
   // The request body is the frame header, then the message, read by nghttp2 from here.
   std::array<char, kFrameHeaderBytes> frame_header{};
   size_t sent = 0;
+  // A plain HTTP/2 request (HttpRequest): its method and content type. Its body is sent
+  // without a frame header (sent starts past it) and the answer is read as it is.
+  std::optional<std::string> http_method;
+  std::string content_type;
 
   // The response as it arrives.
   int http_status = 0;
@@ -186,9 +190,10 @@ void Complete(ClientCall& call, GrpcStatus status) {
   }
   GrpcReply reply = std::move(call.reply);
   reply.status = std::move(status);
+  reply.http_status = call.http_status;
   if (reply.status.ok()) {
     reply.message = std::move(call.body);
-    reply.message.erase(0, kFrameHeaderBytes);
+    if (!call.http_method) reply.message.erase(0, kFrameHeaderBytes);
   }
   call.body = {};
   auto done = std::move(call.done);
@@ -198,6 +203,7 @@ void Complete(ClientCall& call, GrpcStatus status) {
 // What a whole response says: grpc-status when there is one, else the HTTP status; an OK
 // unary call must carry exactly one uncompressed message.
 GrpcStatus ResponseStatus(const ClientCall& call) {
+  if (call.http_method) return GrpcStatus::Ok();  // a plain answer: its status is data
   if (call.stream && call.has_grpc_status) return call.server_status;  // any number of messages
   if (!call.has_grpc_status) {
     if (call.http_status != 200) {
@@ -240,6 +246,8 @@ class Http2Channel final : public GrpcChannel, public std::enable_shared_from_th
 
   void Call(std::string path, std::string request, GrpcCallOptions options,
             GrpcReplyCallback done) override;
+  void HttpRequest(std::string method, std::string path, std::string content_type, std::string body,
+                   GrpcCallOptions options, GrpcReplyCallback done) override;
   std::shared_ptr<GrpcClientStream> StartStream(std::string path, GrpcCallOptions options,
                                                 GrpcStreamCallbacks callbacks) override;
   void Close() override;
@@ -375,13 +383,18 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     auto& metadata = call->options.metadata;
     std::vector<nghttp2_nv> headers;
     headers.reserve(8 + metadata.size());
-    headers.push_back(Header(":method", "POST"));
+    std::string_view method = call->http_method ? std::string_view(*call->http_method) : "POST";
+    headers.push_back(Header(":method", method));
     headers.push_back(Header(":scheme", tls_ ? "https" : "http"));
     headers.push_back(Header(":path", call->path));
     headers.push_back(Header(":authority", authority_));
-    headers.push_back(Header("content-type", "application/grpc"));
-    headers.push_back(Header("te", "trailers"));
-    if (!timeout.empty()) headers.push_back(Header("grpc-timeout", timeout));
+    if (call->http_method) {
+      if (!call->content_type.empty()) headers.push_back(Header("content-type", call->content_type));
+    } else {
+      headers.push_back(Header("content-type", "application/grpc"));
+      headers.push_back(Header("te", "trailers"));
+      if (!timeout.empty()) headers.push_back(Header("grpc-timeout", timeout));
+    }
     std::vector<std::string> encoded;  // base64 of "-bin" values, alive until submitted
     encoded.reserve(metadata.size());
     for (auto& [key, value] : metadata) {
@@ -397,8 +410,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     nghttp2_data_provider body;
     body.source.ptr = call.get();
     body.read_callback = call->stream ? &ReadStreamRequest : &ReadRequest;
-    int32_t stream_id =
-        nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &body, nullptr);
+    // A plain request without a body ends with its headers.
+    bool no_body = call->http_method && call->request.empty();
+    int32_t stream_id = nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(),
+                                               no_body ? nullptr : &body, nullptr);
     if (stream_id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
       draining_ = true;
       return false;
@@ -601,6 +616,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     if (key == ":status") {
       call->http_status = 0;
       for (char c : text) call->http_status = call->http_status * 10 + (c - '0');
+    } else if (call->http_method) {
+      if (!key.empty() && key[0] != ':') call->reply.headers.emplace_back(key, text);
     } else if (key == "grpc-status") {
       call->has_grpc_status = true;
       call->server_status.code = ParseCode(text);
@@ -633,6 +650,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       return 0;
     }
     std::string& body = call->body;
+    if (call->http_method) {
+      body.append(reinterpret_cast<const char*>(data), length);
+      if (body.size() > call->options.max_response_bytes) {
+        Complete(*call, {StatusCode::kResourceExhausted,
+                         "the response is larger than " + std::to_string(call->options.max_response_bytes) + " bytes", {}});
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+      }
+      return 0;
+    }
     size_t before = body.size();
     body.append(reinterpret_cast<const char*>(data), length);
     size_t limit = call->options.max_response_bytes;
@@ -796,6 +822,22 @@ class StreamHandle final : public GrpcClientStream {
 };
 
 }  // namespace
+
+void Http2Channel::HttpRequest(std::string method, std::string path, std::string content_type,
+                               std::string body, GrpcCallOptions options, GrpcReplyCallback done) {
+  auto call = std::make_shared<ClientCall>();
+  if (options.timeout.count() > 0) call->deadline = Clock::now() + options.timeout;
+  call->http_method = std::move(method);
+  call->content_type = std::move(content_type);
+  call->path = std::move(path);
+  call->request = std::move(body);
+  call->sent = kFrameHeaderBytes;  // no frame header on a plain body
+  call->options = std::move(options);
+  call->done = std::move(done);
+  asio::post(strand_, [self = shared_from_this(), call = std::move(call)]() mutable {
+    self->Start(std::move(call));
+  });
+}
 
 std::shared_ptr<GrpcClientStream> Http2Channel::StartStream(std::string path, GrpcCallOptions options,
                                                             GrpcStreamCallbacks callbacks) {

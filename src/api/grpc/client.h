@@ -51,6 +51,7 @@ struct GrpcReply {
   std::string message;
   GrpcMetadata headers;
   GrpcMetadata trailers;
+  int http_status = 0;  // the answer's :status (what a plain HTTP/2 request is answered with)
 };
 
 using GrpcReplyCallback = std::function<void(GrpcReply)>;
@@ -100,6 +101,12 @@ class GrpcChannel {
   // serialized request message. From any thread; `done` runs on the loop, exactly once.
   virtual void Call(std::string path, std::string request, GrpcCallOptions options,
                     GrpcReplyCallback done) = 0;
+
+  // A plain HTTP/2 request on the same connection (an h2c app): method, path with its query,
+  // body as it is. The reply's status is OK whatever the HTTP status (that is http_status);
+  // its message is the response body (up to options.max_response_bytes), headers its headers.
+  virtual void HttpRequest(std::string method, std::string path, std::string content_type,
+                           std::string body, GrpcCallOptions options, GrpcReplyCallback done) = 0;
 
   // Starts a streaming call; options.max_response_bytes does not apply (bytes are relayed
   // as they come, nothing is held whole). The timeout does.
