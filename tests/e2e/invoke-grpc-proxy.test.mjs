@@ -117,25 +117,32 @@ function call(daprd, name, request, metadata = {}, deadlineMs = 10_000) {
   }), `call ${name}`);
 }
 
-describe("gRPC proxying with dapr-app-id", () => {
-  const home = path.join(tempDir("proxy"), "home");
+// The test app behind sidecar "beta", and sidecar "alpha" without an app, sharing a HOME
+// (so a registry): started in a before hook, stopped in an after hook.
+function twoSidecars(prefix) {
+  const home = path.join(tempDir(prefix), "home");
   mkdirSync(home, { recursive: true });
-  const betaId = `beta-${uid(4)}`;
-  let app, alpha, beta;
-
+  const pair = { betaId: `${prefix}-beta-${uid(4)}` };
   before(async () => {
-    app = await startApp();
-    beta = new Daprd({ appId: betaId, home, args: ["--app-port", String(app.port), "--app-protocol", "grpc"] });
-    await beta.start();
-    alpha = new Daprd({ appId: `alpha-${uid(4)}`, home });
-    await alpha.start();
+    pair.app = await startApp();
+    pair.beta = new Daprd({ appId: pair.betaId, home, args: ["--app-port", String(pair.app.port), "--app-protocol", "grpc"] });
+    await pair.beta.start();
+    pair.alpha = new Daprd({ appId: `${prefix}-alpha-${uid(4)}`, home });
+    await pair.alpha.start();
   }, HOOK);
-
   after(async () => {
-    await alpha?.stop();
-    await beta?.stop();
-    app?.server.forceShutdown();
+    await pair.alpha?.stop();
+    await pair.beta?.stop();
+    pair.app?.server.forceShutdown();
   }, HOOK);
+  return pair;
+}
+
+describe("gRPC proxying with dapr-app-id", () => {
+  const pair = twoSidecars("proxy");
+  const { betaId } = pair;
+  let app, alpha, beta;
+  before(() => ({ app, alpha, beta } = pair));
 
   test("through two sidecars: the message, the app's header and trailer come back; the app sees who called", T, async () => {
     app.seen.length = 0;
@@ -188,24 +195,10 @@ describe("gRPC proxying with dapr-app-id", () => {
 });
 
 describe("gRPC proxying of streams, through two sidecars", () => {
-  const home = path.join(tempDir("proxy-streams"), "home");
-  mkdirSync(home, { recursive: true });
-  const betaId = `sbeta-${uid(4)}`;
-  let app, alpha, beta;
-
-  before(async () => {
-    app = await startApp();
-    beta = new Daprd({ appId: betaId, home, args: ["--app-port", String(app.port), "--app-protocol", "grpc"] });
-    await beta.start();
-    alpha = new Daprd({ appId: `salpha-${uid(4)}`, home });
-    await alpha.start();
-  }, HOOK);
-
-  after(async () => {
-    await alpha?.stop();
-    await beta?.stop();
-    app?.server.forceShutdown();
-  }, HOOK);
+  const pair = twoSidecars("streams");
+  const { betaId } = pair;
+  let app, alpha;
+  before(() => ({ app, alpha } = pair));
 
   test("server streaming: every message arrives, in order", T, async () => {
     const client = proxyClient(alpha);

@@ -497,12 +497,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void SubmitStreamResponse(Call& call) {
     call.response_submitted_ = true;
+    SubmitHeadersAndBody(call, &ReadStreamResponse);
+  }
+
+  // The answer's headers, then a body nghttp2 pulls from `read` (trailers after it).
+  void SubmitHeadersAndBody(Call& call, nghttp2_data_source_read_callback read) {
     std::vector<nghttp2_nv> headers = {Header(":status", "200"),
                                        Header("content-type", "application/grpc")};
     for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
     nghttp2_data_provider body;
     body.source.ptr = &call;
-    body.read_callback = &ReadStreamResponse;
+    body.read_callback = read;
     nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), &body);
   }
 
@@ -608,13 +613,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), nullptr);
       return;
     }
-    std::vector<nghttp2_nv> headers = {Header(":status", "200"),
-                                       Header("content-type", "application/grpc")};
-    for (const auto& [name, value] : call.response_headers_) headers.push_back(Header(name, value));
-    nghttp2_data_provider body;
-    body.source.ptr = &call;
-    body.read_callback = &ReadResponse;
-    nghttp2_submit_response(session_, call.stream_id_, headers.data(), headers.size(), &body);
+    SubmitHeadersAndBody(call, &ReadResponse);
   }
 
   // nghttp2 pulls the framed message from here; after its last byte come the trailers.
