@@ -39,7 +39,7 @@ start_sidecar() {
   http=$(free_port)
   grpc=$(free_port)
   mkdir -p "$home"
-  HOME="$home" "$BIN/daprd" --dapr-listen-addresses 127.0.0.1 --dapr-http-port "$http" \
+  HOME="$home" "$BIN/daprd" --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 --dapr-http-port "$http" \
     --dapr-grpc-port "$grpc" --metrics-port "$(free_port)" --log-level warn "$@" \
     >"$WORK/daprd-$name.log" 2>&1 &
   pid=$!

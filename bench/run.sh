@@ -119,7 +119,7 @@ EOF
 HTTP_PORT=$(free_port)
 GRPC_PORT=$(free_port)
 METRICS_PORT=$(free_port)
-HOME="$WORK/home-redis" "$BIN/daprd" --app-id bench --dapr-listen-addresses 127.0.0.1 \
+HOME="$WORK/home-redis" "$BIN/daprd" --app-id bench --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 \
   --dapr-http-port "$HTTP_PORT" --dapr-grpc-port "$GRPC_PORT" --metrics-port "$METRICS_PORT" \
   --resources-path "$WORK/resources" --log-level warn >"$WORK/daprd-redis.log" 2>&1 &
 DAPRD_PID=$!
@@ -130,7 +130,7 @@ RSS_REDIS_READY=$(status_kb "$DAPRD_PID" VmRSS)
 # The same sidecar with the opt-in event-loop spin (--busy-poll-us), for the third placement.
 SPIN_HTTP_PORT=$(free_port)
 SPIN_GRPC_PORT=$(free_port)
-HOME="$WORK/home-redis" "$BIN/daprd" --app-id bench --dapr-listen-addresses 127.0.0.1 \
+HOME="$WORK/home-redis" "$BIN/daprd" --app-id bench --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 \
   --dapr-http-port "$SPIN_HTTP_PORT" --dapr-grpc-port "$SPIN_GRPC_PORT" --metrics-port "$(free_port)" \
   --resources-path "$WORK/resources" --log-level warn --busy-poll-us "$BUSY_POLL_US" \
   >"$WORK/daprd-spin.log" 2>&1 &
@@ -228,7 +228,7 @@ mkdir -p "$WORK/home-idle"
 IDLE_HTTP=$(free_port)
 IDLE_GRPC=$(free_port)
 IDLE_METRICS=$(free_port)
-HOME="$WORK/home-idle" "$BIN/daprd" --app-id idle --dapr-listen-addresses 127.0.0.1 \
+HOME="$WORK/home-idle" "$BIN/daprd" --app-id idle --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 \
   --dapr-http-port "$IDLE_HTTP" --dapr-grpc-port "$IDLE_GRPC" --metrics-port "$IDLE_METRICS" \
   --log-level warn >"$WORK/daprd-idle.log" 2>&1 &
 IDLE_PID=$!
@@ -241,7 +241,7 @@ log "idle daprd ready, RSS $RSS_IDLE_READY kB; timing $STARTS cold and $STARTS w
 
 # Cold: a new HOME each time (the SQLite file is created); warm: the same HOME again.
 start_daprd_args() {  # start_daprd_args APP_ID HTTP_PORT
-  echo "--http-port $2 -- $BIN/daprd --app-id $1 --dapr-listen-addresses 127.0.0.1 --dapr-http-port $2" \
+  echo "--http-port $2 -- $BIN/daprd --app-id $1 --dapr-listen-addresses 127.0.0.1 --dapr-internal-grpc-listen-address 127.0.0.1 --dapr-http-port $2" \
     "--dapr-grpc-port $(free_port) --metrics-port $(free_port) --log-level warn"
 }
 : >"$WORK/starts.jsonl"

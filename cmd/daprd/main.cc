@@ -135,6 +135,8 @@ int main(int argc, char** argv) {
   app.add_option("--dapr-grpc-port", options.grpc_port, "gRPC API port (50001)");
   app.add_option("--dapr-internal-grpc-port", options.internal_grpc_port,
                  "Port other sidecars call this one on (default: any free port)");
+  app.add_option("--dapr-internal-grpc-listen-address", options.internal_grpc_listen_address,
+                 "Listen address of the internal gRPC port (default: all interfaces)");
   app.add_option("--dapr-listen-addresses", listen_addresses, "Comma-separated listen addresses");
   app.add_option("--dapr-http-max-request-size", max_request_mb, "Deprecated: max request body in MB");
   app.add_option("--max-body-size", max_body_size, "Max request body, e.g. 4Mi");

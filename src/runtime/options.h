@@ -23,6 +23,9 @@ struct Options {
   uint16_t http_port = 3500;
   uint16_t grpc_port = 50001;
   uint16_t internal_grpc_port = 0;  // sidecar-to-sidecar; 0: any free port
+  // --dapr-internal-grpc-listen-address: apart from the API's addresses, as in Dapr; empty:
+  // every interface (other hosts' sidecars must reach it).
+  std::string internal_grpc_listen_address;
   std::vector<std::string> listen_addresses;  // empty: all interfaces, as Dapr
   size_t max_body_bytes = 4u << 20;
   size_t max_header_bytes = 4u << 10;

@@ -249,7 +249,11 @@ void Runtime::StartAppHealthChecks() {
 // and call its app through it. If the default registry fails, the sidecar still serves its
 // own app; calls to other app ids then fail with "couldn't find service".
 Status Runtime::StartSidecarChannel() {
-  grpcapi::GrpcServerOptions options{options_.listen_addresses, options_.internal_grpc_port,
+  std::vector<std::string> internal_addresses;
+  if (!options_.internal_grpc_listen_address.empty()) {
+    internal_addresses.push_back(options_.internal_grpc_listen_address);
+  }
+  grpcapi::GrpcServerOptions options{internal_addresses, options_.internal_grpc_port,
                                      options_.max_body_bytes};
   parts_->internal_grpc = std::make_unique<grpcapi::GrpcServer>(parts_->loop, options);
   grpcapi::AddServiceInvocationRpcs(*parts_->internal_grpc, parts_->invocation, options_.max_body_bytes);

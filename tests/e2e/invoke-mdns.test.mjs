@@ -47,8 +47,9 @@ function daprdArgs(appId, dir, withApp) {
     "--dapr-grpc-port", "50001",
     "--dapr-internal-grpc-port", "50002",
     "--metrics-port", "9090",
-    // Other hosts call the internal gRPC port on the bridge address.
-    "--dapr-listen-addresses", "0.0.0.0",
+    // Other hosts call the internal gRPC port on the bridge address: it listens on every
+    // interface (the default); the API ports stay on loopback.
+    "--dapr-listen-addresses", "127.0.0.1",
     "--resources-path", resources,
     "--config", config,
     "--log-level", "debug",

@@ -148,6 +148,7 @@ export class Daprd {
       "--dapr-grpc-port", String(this.grpcPort),
       "--metrics-port", String(this.metricsPort),
       "--dapr-listen-addresses", "127.0.0.1",
+      "--dapr-internal-grpc-listen-address", "127.0.0.1",
       "--log-level", o.logLevel ?? "info",
     ];
     if (o.resources !== false) {
