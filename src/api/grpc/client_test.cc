@@ -33,6 +33,36 @@ const std::string kEcho = "/test.Echo/Echo";
 const std::string kFail = "/test.Echo/Fail";
 const std::string kHold = "/test.Echo/Hold";
 const std::string kLarge = "/test.Echo/Large";
+const std::string kUpper = "/test.Stream/Upper";
+const std::string kRefuse = "/test.Stream/Refuse";
+const std::string kForever = "/test.Stream/Forever";
+
+// What a client stream saw, complete once on_close ran.
+struct StreamRecord {
+  std::mutex mutex;
+  std::condition_variable closed_cv;
+  GrpcMetadata headers;
+  std::string data;
+  std::optional<GrpcStatus> status;
+  GrpcMetadata trailers;
+
+  GrpcStreamCallbacks Callbacks(const std::shared_ptr<StreamRecord>& self) {
+    GrpcStreamCallbacks callbacks;
+    callbacks.on_headers = [self](GrpcMetadata h) { std::lock_guard l(self->mutex); self->headers = std::move(h); };
+    callbacks.on_data = [self](std::string_view b) { std::lock_guard l(self->mutex); self->data.append(b); };
+    callbacks.on_close = [self](GrpcStatus st, GrpcMetadata t) {
+      std::lock_guard l(self->mutex);
+      self->status = std::move(st);
+      self->trailers = std::move(t);
+      self->closed_cv.notify_all();
+    };
+    return callbacks;
+  }
+  bool WaitClosed(std::chrono::milliseconds timeout) {
+    std::unique_lock l(mutex);
+    return closed_cv.wait_for(l, timeout, [&] { return status.has_value(); });
+  }
+};
 
 // A port nothing listens on right now.
 uint16_t FreePort() {
@@ -144,6 +174,25 @@ class GrpcClientTest : public ::testing::Test {
       for (size_t i = 0; i < size; ++i) answer[i] = static_cast<char>(i * 7 + i / 251);
       call->Finish(GrpcStatus::Ok(), std::move(answer));
     });
+    // Streams: Upper answers each request piece upper-cased, with a header first and a
+    // trailer at the end; Refuse ends at once with an error; Forever answers nothing and
+    // counts cancels.
+    server_->AddStream(kUpper, [](std::shared_ptr<ServerStream> stream) {
+      stream->SendHeaders({{"x-stream", "yes"}});
+      stream->OnRequest(
+          [stream](std::string_view bytes) {
+            std::string upper(bytes);
+            for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            stream->SendData(std::move(upper));
+          },
+          [stream] { stream->End(GrpcStatus::Ok(), {{"x-done", "1"}}); }, [] {});
+    });
+    server_->AddStream(kRefuse, [](std::shared_ptr<ServerStream> stream) {
+      stream->End({StatusCode::kPermissionDenied, "not you", {}}, {{"x-why", "test"}});
+    });
+    server_->AddStream(kForever, [cancels = cancels_](std::shared_ptr<ServerStream> stream) {
+      stream->OnRequest([](std::string_view) {}, [] {}, [cancels] { cancels->fetch_add(1); });
+    });
     auto until = Clock::now() + 1s;
     Status started = server_->Start();
     while (!started.ok() && Clock::now() < until) {
@@ -183,6 +232,7 @@ class GrpcClientTest : public ::testing::Test {
   std::thread io_thread_;
   uint16_t port_ = 0;
   std::shared_ptr<HeldCalls> held_ = std::make_shared<HeldCalls>();
+  std::shared_ptr<std::atomic<int>> cancels_ = std::make_shared<std::atomic<int>>(0);
   std::unique_ptr<GrpcServer> server_;
   std::shared_ptr<GrpcChannel> channel_;
 };
@@ -375,6 +425,62 @@ TEST(GrpcClientHttpStatus, MapsAsGrpcDoes) {
   EXPECT_EQ(GrpcCodeForHttpStatus(503), StatusCode::kUnavailable);
   EXPECT_EQ(GrpcCodeForHttpStatus(504), StatusCode::kUnavailable);
   EXPECT_EQ(GrpcCodeForHttpStatus(500), StatusCode::kUnknown);
+}
+
+TEST_F(GrpcClientTest, AStreamCarriesBytesBothWaysWithHeadersAndTrailers) {
+  StartServer();
+  auto record = std::make_shared<StreamRecord>();
+  auto stream = channel_->StartStream(kUpper, {}, record->Callbacks(record));
+  for (const std::string& piece : {std::string("abc"), std::string("def"), std::string(100000, 'x')}) {
+    ASSERT_TRUE(stream->Write(piece));
+  }
+  stream->CloseSend();
+  ASSERT_TRUE(record->WaitClosed(5s));
+  std::lock_guard lock(record->mutex);
+  EXPECT_TRUE(record->status->ok()) << record->status->message;
+  EXPECT_EQ(record->data, "ABCDEF" + std::string(100000, 'X'));
+  EXPECT_EQ(Find(record->headers, "x-stream"), "yes");
+  EXPECT_EQ(Find(record->trailers, "x-done"), "1");
+}
+
+TEST_F(GrpcClientTest, AStreamRefusedAtOnceGetsTheStatusAndItsMetadataAsTrailers) {
+  StartServer();
+  auto record = std::make_shared<StreamRecord>();
+  auto stream = channel_->StartStream(kRefuse, {}, record->Callbacks(record));
+  stream->CloseSend();
+  ASSERT_TRUE(record->WaitClosed(5s));
+  std::lock_guard lock(record->mutex);
+  EXPECT_EQ(record->status->code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(record->status->message, "not you");
+  EXPECT_EQ(Find(record->trailers, "x-why"), "test");
+}
+
+TEST_F(GrpcClientTest, CancellingAStreamEndsItOnBothSides) {
+  StartServer();
+  auto record = std::make_shared<StreamRecord>();
+  auto stream = channel_->StartStream(kForever, {}, record->Callbacks(record));
+  ASSERT_TRUE(stream->Write("hello"));
+  auto until = Clock::now() + 2s;
+  std::this_thread::sleep_for(50ms);  // let the stream reach the server
+  stream->Cancel();
+  ASSERT_TRUE(record->WaitClosed(5s));
+  while (cancels_->load() == 0 && Clock::now() < until) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(cancels_->load(), 1);
+  std::lock_guard lock(record->mutex);
+  EXPECT_EQ(record->status->code, StatusCode::kCancelled);
+}
+
+TEST_F(GrpcClientTest, AStreamsDeadlineEndsItDeadlineExceeded) {
+  StartServer();
+  auto record = std::make_shared<StreamRecord>();
+  GrpcCallOptions options;
+  options.timeout = 100ms;
+  auto started = Clock::now();
+  auto stream = channel_->StartStream(kForever, std::move(options), record->Callbacks(record));
+  ASSERT_TRUE(record->WaitClosed(5s));
+  EXPECT_LT(Clock::now() - started, 2s);
+  std::lock_guard lock(record->mutex);
+  EXPECT_EQ(record->status->code, StatusCode::kDeadlineExceeded);
 }
 
 }  // namespace
