@@ -238,6 +238,23 @@ describe("gRPC proxying of streams, through two sidecars", () => {
     assert.equal(status.code, 0);
   });
 
+  test("300 unary calls and 30 server streams at once: every answer whole and in order", T, async () => {
+    const client = proxyClient(alpha);
+    const unary = Array.from({ length: 300 }, (_, i) => within(20_000, new Promise((resolve, reject) =>
+      client.makeUnaryRequest("/e2e.Echo/Say", pass, pass, Buffer.from(`m${i}`), withApp(betaId),
+        (err, response) => (err ? reject(err) : resolve(response.toString())))), `unary ${i}`));
+    const streams = Array.from({ length: 30 }, () =>
+      collect(client.makeServerStreamRequest("/e2e.Echo/Count", pass, pass, Buffer.from("20"), withApp(betaId))));
+    const answers = await Promise.all(unary);
+    const streamed = await Promise.all(streams);
+    client.close();
+    answers.forEach((answer, i) => assert.equal(answer, [...`m${i}`].reverse().join("")));
+    for (const { messages, code } of streamed) {
+      assert.equal(code, 0);
+      assert.deepEqual(messages, Array.from({ length: 20 }, (_, i) => String(i)));
+    }
+  });
+
   test("a caller that cancels: the app's stream is cancelled too", T, async () => {
     const before = app.streams.cancelled;
     const client = proxyClient(alpha);
