@@ -46,6 +46,9 @@ GrpcCallOptions ForwardedOptions(const ServerStream& call, const ProxyTargets& t
   return options;
 }
 
+// What a relay holds of a caller's request while the next hop is being found.
+constexpr size_t kMaxHeldBytes = 16u << 20;
+
 // One proxied call: the caller's stream piped to the next hop's, both ways, as bytes. The
 // caller's request bytes are taken from the start and held until the next hop's stream
 // exists (its sidecar may still be being looked up). Holds the caller's stream weakly: the
@@ -92,8 +95,19 @@ class Relay : public std::enable_shared_from_this<Relay> {
  private:
   void FromCaller(std::string_view bytes) {
     std::lock_guard lock(mutex_);
-    if (!out_) return held_.append(bytes), void();
+    if (!out_) {
+      // Still looking for the next hop: hold the bytes, up to what a stream may have unsent.
+      if (held_.size() + bytes.size() > kMaxHeldBytes) return Refuse();
+      return held_.append(bytes), void();
+    }
     if (!out_->Write(std::string(bytes))) out_->Cancel();  // the next hop does not keep up
+  }
+  void Refuse() {
+    cancelled_ = true;
+    held_.clear();
+    if (auto caller = in_.lock()) {
+      caller->End({StatusCode::kResourceExhausted, "the call sent more than the proxy holds while connecting", {}}, {});
+    }
   }
   void CallerDone() {
     std::lock_guard lock(mutex_);
