@@ -290,3 +290,27 @@ describe("gRPC proxying and the API token", () => {
     assert.equal(app.seen.at(-1)["dapr-api-token"], undefined);
   });
 });
+
+describe("gRPC proxying: bad input and a dead app", () => {
+  let daprd;
+  before(async () => {
+    // The app's port has nobody on it: the sidecar stays not ready, but serves calls.
+    daprd = new Daprd({ ready: "outbound", args: ["--app-port", String(await freePort()), "--app-protocol", "grpc"] });
+    await daprd.start();
+  }, HOOK);
+  after(async () => daprd?.stop(), HOOK);
+
+  test("a malformed dapr-app-id (\"a.b.c\"): INVALID_ARGUMENT", T, async () => {
+    const r = await call(daprd, "Say", "x", { "dapr-app-id": "a.b.c" });
+    assert.equal(r.code, grpc.status.INVALID_ARGUMENT);
+  });
+
+  test("the app not listening: UNAVAILABLE for that call; the sidecar keeps serving", T, async () => {
+    const r = await call(daprd, "Say", "x", { "dapr-app-id": daprd.appId });
+    assert.equal(r.code, grpc.status.UNAVAILABLE, r.details);
+    assert.equal((await fetch(`${daprd.httpUrl}/v1.0/healthz/outbound`)).status, 204);
+    const stream = collect(proxyClient(daprd).makeServerStreamRequest("/e2e.Echo/Count", pass, pass,
+      Buffer.from("3"), withApp(daprd.appId)));
+    assert.equal((await stream).code, grpc.status.UNAVAILABLE);
+  });
+});
