@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "blocks/errors.h"
+#include "common/body_reader.h"
 
 namespace dapr::channel {
 
@@ -23,6 +24,11 @@ struct AppRequest {
   std::string content_type;
   HeaderList headers;         // lower-case names; what the app should see
   std::string body;
+  // Set instead of `body` for a large body still arriving from the caller; only a channel
+  // whose StreamsBodies() is true gets one (the invocation block gathers it for the others).
+  std::shared_ptr<BodyReader> body_reader;
+  // The caller can take a large answer as it comes (AppResponse::body_reader).
+  bool stream_response = false;
 };
 
 // The app's answer, relayed as it came (any status: an app's 500 is a valid answer).
@@ -31,6 +37,9 @@ struct AppResponse {
   std::string content_type;
   HeaderList headers;
   std::string body;
+  // Set instead of `body` for a large answer, read from the app as the caller reads it
+  // (only when the request said stream_response).
+  std::shared_ptr<BodyReader> body_reader;
 };
 
 using AppCallback = std::function<void(blocks::ApiResult<AppResponse>)>;
@@ -63,6 +72,9 @@ class AppChannel {
   // One health probe: true when the app answers well (HTTP: a 2xx to `probe`; gRPC:
   // AppCallbackHealthCheck/HealthCheck answers OK). done runs once, on any thread.
   virtual void CheckHealth(AppRequest probe, std::function<void(bool healthy)> done) = 0;
+  // Whether the channel relays bodies as they come (AppRequest::body_reader,
+  // stream_response); a channel that cannot gets every body whole.
+  virtual bool StreamsBodies() const { return false; }
 };
 
 }  // namespace dapr::channel

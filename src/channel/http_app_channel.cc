@@ -28,6 +28,11 @@ using Resolver = asio::ip::basic_resolver<tcp, Strand>;
 
 namespace {
 
+// An answer larger than this (or chunked, of unknown size) goes to a caller that can take a
+// stream as it comes, in pieces of kPieceBytes.
+constexpr uint64_t kStreamAbove = 64u << 10;
+constexpr size_t kPieceBytes = 64u << 10;
+
 // Headers that belong to one hop, or that the channel sets itself: never relayed.
 bool IsHopHeader(std::string_view name) {
   return IsFramingHeader(name) || beast::iequals(name, "content-type") ||
@@ -113,7 +118,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void Run() {
-    connection_ = channel_->TakeIdle();
+    // A streamed body cannot be sent twice, so it never risks a pooled connection the app
+    // may have closed: it gets a new one.
+    if (!request_body_) connection_ = channel_->TakeIdle();
     if (connection_) {
       reused_ = true;
       return Write();
@@ -140,6 +147,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!options.app_api_token.empty()) request_.set("dapr-api-token", options.app_api_token);
     if (!request.content_type.empty()) request_.set(bhttp::field::content_type, request.content_type);
     request_.keep_alive(true);
+    stream_response_ = request.stream_response;
+    if (request.body_reader) {
+      request_body_ = std::move(request.body_reader);
+      request_sent_ = false;
+      if (auto length = request_body_->Length()) {
+        request_.content_length(*length);
+      } else {
+        request_.chunked(true);
+      }
+      return;
+    }
     request_.body() = std::move(request.body);
     request_.prepare_payload();
   }
@@ -182,6 +200,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void Write() {
+    if (request_body_) return WriteHead();
     std::visit([this](auto& stream) {
       bhttp::async_write(stream, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->RetryOrFail(ec);
@@ -207,6 +226,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void ReadBody() {
+    if (!parser_->is_done() && ShouldStream()) return StreamAnswer();
     auto announced = parser_->content_length();
     if (announced && *announced > channel_->options().max_response_bytes) {
       return Fail(bhttp::error::body_limit);
@@ -221,6 +241,138 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }, connection_->stream);
   }
 
+  // --- A streamed request body: the head, then each piece as the caller's reader gives
+  // it, written before the next is asked for.
+
+  void WriteHead() {
+    serializer_.emplace(request_);
+    std::visit([this](auto& stream) {
+      bhttp::async_write_header(stream, *serializer_,
+                                [self = shared_from_this()](beast::error_code ec, size_t) {
+                                  if (ec) return self->Fail(ec);
+                                  // Both ways at once: an app may answer as it reads (an
+                                  // echo), and would stall if its answer were not read.
+                                  self->PumpPiece();
+                                  self->Read();
+                                });
+    }, connection_->stream);
+  }
+
+  void PumpPiece() {
+    request_body_->Read([self = shared_from_this()](Status status, BodyPiece piece) {
+      asio::dispatch(self->channel_->strand(), [self, status = std::move(status),
+                                                piece = std::move(piece)]() mutable {
+        if (!self->connection_) return;  // the exchange ended meanwhile
+        if (!status.ok()) {
+          if (self->completed_) return self->connection_.reset();  // cut the answer off too
+          return self->Complete(nullptr, blocks::errors::InvokeCause(status.message()));
+        }
+        self->WritePiece(std::move(piece));
+      });
+    });
+  }
+
+  void WritePiece(BodyPiece piece) {
+    struct Framed {
+      ChunkFrame frame;
+      std::string bytes;
+    };
+    auto framed = std::make_shared<Framed>();
+    framed->bytes = std::move(piece.bytes);
+    if (request_.chunked()) framed->frame = FrameChunk(framed->bytes.size(), piece.last);
+    const ChunkFrame& frame = framed->frame;
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(frame.size_line), asio::buffer(framed->bytes),
+                                              asio::buffer(frame.after.data(), frame.after.size())};
+    std::visit([&](auto& stream) {
+      asio::async_write(stream, buffers, [self = shared_from_this(), framed, last = piece.last](
+                                             beast::error_code ec, size_t) {
+        if (!self->connection_) return;
+        if (ec) {
+          if (self->completed_) return self->connection_.reset();
+          return self->Fail(ec);
+        }
+        if (!last) return self->PumpPiece();
+        self->request_body_.reset();
+        self->request_sent_ = true;
+      });
+    }, connection_->stream);
+  }
+
+  // --- A large answer to a caller that takes streams: the head goes to the caller at once,
+  // the body as the caller reads it (ResponseBody); the connection goes back to the pool
+  // once the body is read to its end, and is closed if the caller gives up before.
+
+  class ResponseBody final : public BodyReader {
+   public:
+    ResponseBody(std::shared_ptr<Exchange> exchange, std::optional<uint64_t> length)
+        : exchange_(std::move(exchange)), length_(length) {}
+    std::optional<uint64_t> Length() const override { return length_; }
+    void Read(std::function<void(Status, BodyPiece)> got) override {
+      asio::dispatch(exchange_->channel_->strand(),
+                     [exchange = exchange_, got = std::move(got)]() mutable {
+                       exchange->ReadPiece(std::move(got));
+                     });
+    }
+
+   private:
+    std::shared_ptr<Exchange> exchange_;
+    std::optional<uint64_t> length_;
+  };
+
+  bool ShouldStream() const {
+    if (!stream_response_ || verb_text_ == "HEAD") return false;
+    auto length = parser_->content_length();
+    return parser_->chunked() || (length && *length > kStreamAbove);
+  }
+
+  void StreamAnswer() {
+    AppResponse response = HeadOf(parser_->get());
+    stream_keep_alive_ = parser_->get().keep_alive();
+    std::optional<uint64_t> length;
+    if (auto announced = parser_->content_length()) length = *announced;
+    stream_parser_.emplace(std::move(*parser_));
+    stream_parser_->body_limit(boost::none);  // no limit: nothing is held
+    parser_.reset();
+    response.body_reader = std::make_shared<ResponseBody>(shared_from_this(), length);
+    completed_ = true;
+    done_(std::move(response));
+  }
+
+  void ReadPiece(std::function<void(Status, BodyPiece)> got) {
+    if (stream_parser_->is_done()) return got(Status::Ok(), BodyPiece{{}, true});
+    if (!connection_) return got(Status(StatusCode::kAborted, "the app's answer broke off"), {});
+    std::string piece(kPieceBytes, '\0');
+    auto& body = stream_parser_->get().body();
+    body.data = piece.data();
+    body.size = piece.size();
+    body.more = true;
+    std::visit([&](auto& stream) {
+      bhttp::async_read_some(stream, connection_->buffer, *stream_parser_,
+                             [self = shared_from_this(), piece = std::move(piece),
+                              got = std::move(got)](beast::error_code ec, size_t) mutable {
+                               self->OnPiece(ec, std::move(piece), std::move(got));
+                             });
+    }, connection_->stream);
+  }
+
+  void OnPiece(beast::error_code ec, std::string piece, std::function<void(Status, BodyPiece)> got) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (!connection_ && !ec) ec = asio::error::operation_aborted;
+    if (ec) {
+      connection_.reset();
+      return got(Status(StatusCode::kAborted, "the app's answer broke off: " + ec.message()), {});
+    }
+    piece.resize(piece.size() - stream_parser_->get().body().size);
+    bool last = stream_parser_->is_done();
+    if (piece.empty() && !last) return ReadPiece(std::move(got));
+    if (last) {
+      // Reused only once the request went out whole too; else the app stopped reading it.
+      channel_->Finished(stream_keep_alive_ && request_sent_ ? std::move(connection_) : nullptr);
+      connection_.reset();
+    }
+    got(Status::Ok(), BodyPiece{std::move(piece), last});
+  }
+
   void RetryOrFail(beast::error_code ec) {
     bool nothing_received = !parser_ || !parser_->got_some();
     if (reused_ && nothing_received) {
@@ -232,8 +384,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Fail(ec);
   }
 
-  void Answer() {
-    auto message = parser_->release();
+  // The status and the headers to relay (content-type apart).
+  template <class Message>
+  static AppResponse HeadOf(const Message& message) {
     AppResponse response;
     response.status = static_cast<int>(message.result_int());
     for (const auto& field : message) {
@@ -244,8 +397,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         response.headers.emplace_back(std::string(name), std::string(field.value()));
       }
     }
+    return response;
+  }
+
+  void Answer() {
+    auto message = parser_->release();
+    AppResponse response = HeadOf(message);
     response.body = std::move(message.body());
-    bool reusable = message.keep_alive();
+    bool reusable = message.keep_alive() && request_sent_;  // an early answer ends the upload
     Complete(reusable ? std::move(connection_) : nullptr, std::move(response));
   }
 
@@ -260,7 +419,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Complete(nullptr, blocks::errors::InvokeCause(std::move(cause)));
   }
 
+  // Once: a streamed request's failure may race its answer's.
   void Complete(std::unique_ptr<Connection> reusable, blocks::ApiResult<AppResponse> result) {
+    if (completed_) return;
+    completed_ = true;
+    connection_.reset();
     channel_->Finished(std::move(reusable));
     done_(std::move(result));
   }
@@ -271,6 +434,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string target_;
   bhttp::request<bhttp::string_body> request_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  // Streamed bodies: the caller's request body, and a large answer's parser.
+  std::shared_ptr<BodyReader> request_body_;
+  std::optional<bhttp::request_serializer<bhttp::string_body>> serializer_;
+  bool stream_response_ = false;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_parser_;
+  bool stream_keep_alive_ = false;
+  bool request_sent_ = true;  // false while a streamed request body is still going out
+  bool completed_ = false;    // done_ ran
   std::unique_ptr<Connection> connection_;
   std::optional<Resolver> resolver_;
   bool reused_ = false;
@@ -289,6 +460,8 @@ HttpAppChannel::~HttpAppChannel() = default;
 void HttpAppChannel::Invoke(AppRequest request, AppCallback done) {
   impl_->Invoke(std::move(request), std::move(done));
 }
+
+bool HttpAppChannel::StreamsBodies() const { return true; }
 
 void HttpAppChannel::CheckHealth(AppRequest probe, std::function<void(bool)> done) {
   impl_->Invoke(std::move(probe), [done = std::move(done)](blocks::ApiResult<AppResponse> result) {

@@ -40,6 +40,7 @@ class HttpAppChannel final : public AppChannel {
 
   void Invoke(AppRequest request, AppCallback done) override;
   void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
+  bool StreamsBodies() const override;
 
   class Impl;
 

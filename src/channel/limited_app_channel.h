@@ -16,9 +16,11 @@ namespace dapr::channel {
 class LimitedAppChannel final : public AppChannel {
  public:
   LimitedAppChannel(std::unique_ptr<AppChannel> inner, size_t max_in_flight);
+  ~LimitedAppChannel() override;
 
   void Invoke(AppRequest request, AppCallback done) override;
   void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
+  bool StreamsBodies() const override { return inner_->StreamsBodies(); }
 
  private:
   struct Waiting {
@@ -28,6 +30,7 @@ class LimitedAppChannel final : public AppChannel {
   struct State;  // shared with the callbacks of calls in flight
 
   void Start(AppRequest request, AppCallback done);
+  void Release(const std::shared_ptr<State>& state);
 
   std::unique_ptr<AppChannel> inner_;
   std::shared_ptr<State> state_;

@@ -216,6 +216,33 @@ TEST_F(LimitedAppChannelTest, ACallWithNothingWaitingFreesItsSlot) {
   EXPECT_EQ(inner_->in_flight(), 2u);
 }
 
+// A streamed answer is still in flight until its caller has read or dropped its body.
+TEST_F(LimitedAppChannelTest, AStreamedAnswerHoldsItsSlotUntilItsBodyIsDone) {
+  Limit(1);
+  std::shared_ptr<BodyReader> body;
+  channel_->Invoke(Request("streams"), [&](blocks::ApiResult<AppResponse> result) {
+    ASSERT_TRUE(result.ok());
+    body = std::move(result->body_reader);
+  });
+  Invoke("waits");
+  AppResponse streamed;
+  streamed.body_reader = BodyFromString("the body");
+  ASSERT_TRUE(inner_->Complete("streams", std::move(streamed)));
+  ASSERT_NE(body, nullptr);
+  EXPECT_EQ(inner_->started(), (std::vector<std::string>{"streams"}));
+
+  std::string read;
+  body->Read([&](Status status, BodyPiece piece) {
+    EXPECT_TRUE(status.ok());
+    EXPECT_TRUE(piece.last);
+    read = piece.bytes;
+  });
+  EXPECT_EQ(read, "the body");
+  EXPECT_EQ(inner_->started(), (std::vector<std::string>{"streams"}));
+  body.reset();  // the caller is done with it
+  EXPECT_EQ(inner_->started(), (std::vector<std::string>{"streams", "waits"}));
+}
+
 TEST_F(LimitedAppChannelTest, HealthProbesPassWhileTheQueueIsFull) {
   Limit(1);
   for (const char* method : {"busy", "queued-1", "queued-2"}) Invoke(method);

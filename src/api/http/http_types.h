@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/body_reader.h"
+
 namespace dapr::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -21,6 +23,9 @@ struct HttpRequest {
   std::string query;   // raw query string without '?'
   HeaderList headers;  // names lower-cased
   std::string body;
+  // Set instead of `body` for a large body on a route that takes it as a stream (Router:
+  // BodyMode::kStream): the bytes are still on the connection, read as the handler asks.
+  std::shared_ptr<BodyReader> body_reader;
   std::map<std::string, std::string> params;  // filled by the router, URL-decoded
 
   std::optional<std::string_view> Header(std::string_view lower_name) const;
@@ -36,6 +41,9 @@ struct HttpResponse {
   std::string content_type;  // empty: none
   HeaderList headers;
   std::string body;
+  // Set instead of `body` to send a large body as it comes (with Content-Length when the
+  // reader knows it, else chunked).
+  std::shared_ptr<BodyReader> body_reader = nullptr;
 };
 
 using Responder = std::function<void(HttpResponse)>;

@@ -43,12 +43,15 @@ void Invoke(const blocks::InvocationBlock& block, std::string_view target, std::
     if (!IsSidecarHeader(name)) call.headers.emplace_back(std::move(name), std::move(value));
   }
   call.body = std::move(request->body);
+  call.body_reader = std::move(request->body_reader);
+  call.stream_response = true;  // an HTTP caller takes a large answer as it comes
   block.Invoke(target, std::move(call),
                [respond = std::move(respond)](blocks::ApiResult<channel::AppResponse> result) {
                  if (!result.ok()) return respond(ErrorResponse(result.error()));
                  auto& app = *result;
                  respond(HttpResponse{app.status, std::move(app.content_type),
-                                      std::move(app.headers), std::move(app.body)});
+                                      std::move(app.headers), std::move(app.body),
+                                      std::move(app.body_reader)});
                });
 }
 
@@ -84,7 +87,8 @@ void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block) {
                std::string target = request->params.at("id");
                std::string method(RawMethodOf(request->path));
                Invoke(block, target, method, std::move(request), std::move(respond));
-             });
+             },
+             BodyMode::kStream);
   // A URL as the id (/v1.0/invoke/https://host:port/method/...): its slashes keep the
   // route above from matching; the id runs up to the first "/method/" after the host.
   router.Add({}, "/v1.0/invoke/{rest*}",
@@ -93,7 +97,8 @@ void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block) {
                if (!split) return respond(ErrorResponse(blocks::errors::InvokeNoAppId()));
                auto [target, method] = *split;
                Invoke(block, std::string(target), method, std::move(request), std::move(respond));
-             });
+             },
+             BodyMode::kStream);
   router.SetFallback([&block](std::shared_ptr<HttpRequest> request, Responder respond) {
     auto header = request->Header("dapr-app-id");
     if (!header || header->empty()) {
@@ -102,7 +107,7 @@ void AddInvokeRoutes(Router& router, const blocks::InvocationBlock& block) {
     std::string target(*header);
     std::string path = request->path;
     Invoke(block, target, path, std::move(request), std::move(respond));
-  });
+  }, BodyMode::kStream);
 }
 
 }  // namespace dapr::http

@@ -17,8 +17,8 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 }
 
 void Router::Add(std::vector<std::string> methods, std::string_view path_template,
-                 Handler handler) {
-  Route route{std::move(methods), {}, std::move(handler)};
+                 Handler handler, BodyMode body_mode) {
+  Route route{std::move(methods), {}, std::move(handler), body_mode};
   for (std::string_view part : SplitPath(path_template)) {
     Segment segment;
     if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
@@ -67,7 +67,7 @@ bool Router::MatchRoute(const Route& route, const std::vector<std::string_view>&
   return i == parts.size();
 }
 
-const Handler* Router::Match(HttpRequest& request, bool& bad_param) const {
+Router::Target Router::Match(HttpRequest& request, bool& bad_param) const {
   auto parts = SplitPath(request.path);
   for (const Route& route : routes_) {
     if (!route.methods.empty() &&
@@ -78,11 +78,11 @@ const Handler* Router::Match(HttpRequest& request, bool& bad_param) const {
     std::map<std::string, std::string> params;
     if (MatchRoute(route, parts, params, bad_param)) {
       request.params = std::move(params);
-      return &route.handler;
+      return {&route.handler, route.body_mode};
     }
-    if (bad_param) return nullptr;
+    if (bad_param) return {};
   }
-  return nullptr;
+  return {};
 }
 
 }  // namespace dapr::http

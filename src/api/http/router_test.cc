@@ -30,7 +30,7 @@ class RouterTest : public ::testing::Test {
     request.path = std::move(path);
     Outcome out;
     hit_.clear();
-    const Handler* handler = router_.Match(request, out.bad_param);
+    const Handler* handler = router_.Match(request, out.bad_param).handler;
     if (handler) {
       (*handler)(nullptr, [](HttpResponse) {});
       out.route = hit_;
@@ -97,12 +97,12 @@ TEST_F(RouterTest, RoutesAreTriedInTheOrderAdded) {
   request.method = "POST";
   request.path = "/v1.0/state/s/bulk";
   bool bad = false;
-  const Handler* handler = other.Match(request, bad);
+  const Handler* handler = other.Match(request, bad).handler;
   ASSERT_NE(handler, nullptr);
   (*handler)(nullptr, [](HttpResponse) {});
   EXPECT_EQ(hit, "bulk");
   request.path = "/v1.0/state/s/k";
-  handler = other.Match(request, bad);
+  handler = other.Match(request, bad).handler;
   ASSERT_NE(handler, nullptr);
   (*handler)(nullptr, [](HttpResponse) {});
   EXPECT_EQ(hit, "param");
@@ -206,8 +206,31 @@ TEST_F(RouterTest, RouteOfAnotherMethodIsNotDecoded) {
 TEST_F(RouterTest, Fallback) {
   std::string hit;
   router_.SetFallback([&](std::shared_ptr<HttpRequest>, Responder) { hit = "fallback"; });
-  router_.Fallback()(nullptr, [](HttpResponse) {});
+  (*router_.Fallback().handler)(nullptr, [](HttpResponse) {});
   EXPECT_EQ(hit, "fallback");
+}
+
+TEST_F(RouterTest, BodyModeComesWithTheMatch) {
+  auto noop = [](std::shared_ptr<HttpRequest>, Responder) {};
+  router_.Add({}, "/v1.0/invoke/{id}/method/{method*}", noop, BodyMode::kStream);
+  router_.Add({"POST"}, "/v1.0/state/{store}", noop);
+  router_.SetFallback(noop, BodyMode::kStream);
+  auto request = [](std::string path) {
+    HttpRequest out;
+    out.method = "POST";
+    out.path = std::move(path);
+    return out;
+  };
+  HttpRequest invoke = request("/v1.0/invoke/a/method/b");
+  HttpRequest state = request("/v1.0/state/s");
+  HttpRequest other = request("/orders");
+  bool bad = false;
+  EXPECT_EQ(router_.Find(invoke, bad).body_mode, BodyMode::kStream);
+  EXPECT_EQ(router_.Find(state, bad).body_mode, BodyMode::kWhole);
+  auto fallback = router_.Find(other, bad);
+  EXPECT_EQ(fallback.handler, router_.Fallback().handler);
+  EXPECT_EQ(fallback.body_mode, BodyMode::kStream);
+  EXPECT_FALSE(bad);
 }
 
 TEST(SplitPathTest, CollapsesAndDropsEmptySegments) {

@@ -38,6 +38,10 @@ constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kDrainTime = std::chrono::milliseconds(500);
 constexpr size_t kDrainBytes = 64u << 20;
 constexpr auto kSweepInterval = std::chrono::seconds(1);
+// A body larger than this (or chunked, of unknown size) on a route that takes streams is
+// handed to the handler as it arrives, in pieces of kPieceBytes.
+constexpr uint64_t kStreamAbove = 64u << 10;
+constexpr size_t kPieceBytes = 64u << 10;
 
 bool IsHealthPath(std::string_view path) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -58,7 +62,9 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n");
 }
 
-std::string SerializeHead(const HttpResponse& response, bool keep_alive) {
+// body_length: nullopt for a body of unknown length, sent chunked.
+std::string SerializeHead(const HttpResponse& response, bool keep_alive,
+                          std::optional<uint64_t> body_length) {
   std::string head;
   head.reserve(160);
   auto status = static_cast<bhttp::status>(response.status);
@@ -68,12 +74,18 @@ std::string SerializeHead(const HttpResponse& response, bool keep_alive) {
   for (const auto& [name, value] : response.headers) AppendHeader(head, name, value);
   // Dapr sends no Content-Length on a 204.
   if (response.status != 204 && response.status != 304) {
-    AppendHeader(head, "Content-Length", std::to_string(response.body.size()));
+    if (body_length) {
+      AppendHeader(head, "Content-Length", std::to_string(*body_length));
+    } else {
+      AppendHeader(head, "Transfer-Encoding", "chunked");
+    }
   }
   if (!keep_alive) AppendHeader(head, "Connection", "close");
   head.append("\r\n");
   return head;
 }
+
+bool HasNoBody(int status) { return status == 204 || status == 304 || (status >= 100 && status < 200); }
 
 }  // namespace
 
@@ -138,6 +150,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
  private:
   void ReadRequest() {
+    stream_parser_.reset();
+    body_streamed_ = body_error_ = body_too_large_ = false;
     parser_.emplace();
     parser_->body_limit(server_.options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes + 4096));
@@ -155,17 +169,23 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       OnRead(ec);
       return;
     }
-    auto expect = parser_->get()[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code write_ec, size_t) {
-                          if (write_ec) return self->Close();
-                          self->ReadBody();
-                        });
-      return;
-    }
-    ReadBody();
+    if (MaybeStream()) return;
+    AfterContinue([self = shared_from_this()] { self->ReadBody(); });
+  }
+
+  // Sends "100 Continue" when the client waits for it, then goes on.
+  template <class Next>
+  void AfterContinue(Next next) {
+    auto expect = parser_ ? parser_->get()[bhttp::field::expect]
+                          : stream_parser_->get()[bhttp::field::expect];
+    if (!beast::iequals(expect, "100-continue")) return next();
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this(), next = std::move(next)](
+                          beast::error_code write_ec, size_t) mutable {
+                        if (write_ec) return self->Close();
+                        next();
+                      });
   }
 
   void ReadBody() {
@@ -173,6 +193,87 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->OnRead(ec);
                       });
+  }
+
+  // --- A large body on a route that takes streams: the handler runs after the header and
+  // reads the body piece by piece (RequestBody). No next request is read before the answer.
+
+  class RequestBody final : public BodyReader {
+   public:
+    RequestBody(std::shared_ptr<Session> session, std::optional<uint64_t> length)
+        : session_(std::move(session)), length_(length) {}
+    std::optional<uint64_t> Length() const override { return length_; }
+    void Read(std::function<void(Status, BodyPiece)> got) override {
+      asio::dispatch(session_->stream_.get_executor(),
+                     [session = session_, got = std::move(got)]() mutable {
+                       session->ReadPiece(std::move(got));
+                     });
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::optional<uint64_t> length_;
+  };
+
+  bool MaybeStream() {
+    std::optional<uint64_t> length;
+    if (auto announced = parser_->content_length()) length = *announced;
+    if (!parser_->chunked() && !(length && *length > kStreamAbove)) return false;
+    auto request = ToRequest(parser_->get());
+    if (!Authorized(*request)) return false;  // answered once the body is read, as any other
+    bool bad_param = false;
+    Router::Target target = server_.router_->Find(*request, bad_param);
+    if (bad_param || target.body_mode != BodyMode::kStream) return false;
+    keep_alive_ = parser_->get().keep_alive() && server_.accepting_.load();
+    head_request_ = parser_->get().method() == bhttp::verb::head;
+    stream_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    body_streamed_ = true;
+    request->body_reader = std::make_shared<RequestBody>(shared_from_this(), length);
+    server_.in_flight_.fetch_add(1);
+    SetDeadline(std::nullopt);
+    AfterContinue([self = shared_from_this(), request = std::move(request), target]() mutable {
+      self->Call(target, std::move(request));
+    });
+    return true;
+  }
+
+  // On the strand. Fills a new piece from the connection (parsing chunked framing, if any).
+  void ReadPiece(std::function<void(Status, BodyPiece)> got) {
+    if (body_error_) return got(Status(StatusCode::kAborted, "the request body broke off"), {});
+    if (stream_parser_->is_done()) return got(Status::Ok(), BodyPiece{{}, true});
+    std::string piece(kPieceBytes, '\0');
+    auto& body = stream_parser_->get().body();
+    body.data = piece.data();
+    body.size = piece.size();
+    body.more = true;
+    body_reading_ = true;
+    SetDeadline(kIdleTimeout);  // a client that stops sending is dropped by the sweep
+    bhttp::async_read_some(stream_, buffer_, *stream_parser_,
+                           [self = shared_from_this(), piece = std::move(piece),
+                            got = std::move(got)](beast::error_code ec, size_t) mutable {
+                             self->OnPiece(ec, std::move(piece), std::move(got));
+                           });
+  }
+
+  void OnPiece(beast::error_code ec, std::string piece, std::function<void(Status, BodyPiece)> got) {
+    body_reading_ = false;
+    SetDeadline(std::nullopt);
+    if (ec == bhttp::error::need_buffer) ec = {};  // the piece is full
+    if (ec) {
+      body_error_ = true;
+      keep_alive_ = false;
+      if (ec == bhttp::error::body_limit) {
+        body_too_large_ = true;
+        drain_before_close_ = true;
+        return got(Status(StatusCode::kResourceExhausted, "the request body is too large"), {});
+      }
+      return got(Status(StatusCode::kAborted, "the request body broke off: " + ec.message()), {});
+    }
+    piece.resize(piece.size() - stream_parser_->get().body().size);
+    bool last = stream_parser_->is_done();
+    if (piece.empty() && !last) return ReadPiece(std::move(got));  // only framing came
+    got(Status::Ok(), BodyPiece{std::move(piece), last});
   }
 
   void OnRead(beast::error_code ec) {
@@ -195,12 +296,16 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     SetDeadline(std::nullopt);  // no server-side limit while the request is being served
     auto message = parser_->release();
     keep_alive_ = message.keep_alive() && server_.accepting_.load();
-    auto request = ToRequest(std::move(message));
+    head_request_ = message.method() == bhttp::verb::head;
+    auto request = ToRequest(message);
+    request->body = std::move(message.body());
     server_.in_flight_.fetch_add(1);
     Dispatch(std::move(request));
   }
 
-  static std::shared_ptr<HttpRequest> ToRequest(bhttp::request<bhttp::string_body>&& message) {
+  // The request line and headers (the body is the caller's to add).
+  template <class Header>
+  static std::shared_ptr<HttpRequest> ToRequest(const Header& message) {
     auto request = std::make_shared<HttpRequest>();
     request->method = std::string(message.method_string());
     std::string_view target = message.target();
@@ -210,35 +315,62 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     for (const auto& field : message) {
       request->headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
     }
-    request->body = std::move(message.body());
     return request;
   }
 
-  void Dispatch(std::shared_ptr<HttpRequest> request) {
+  bool Authorized(const HttpRequest& request) const {
     const auto& token = server_.options_.api_token;
-    if (token.enabled() && !IsHealthPath(request->path)) {
-      auto presented = request->Header("dapr-api-token");
-      if (!presented || !token.Matches(*presented)) {
-        Respond(HttpResponse{401, "text/plain", {}, "invalid api token"});
-        return;
-      }
+    if (!token.enabled() || IsHealthPath(request.path)) return true;
+    auto presented = request.Header("dapr-api-token");
+    return presented && token.Matches(*presented);
+  }
+
+  void Dispatch(std::shared_ptr<HttpRequest> request) {
+    if (!Authorized(*request)) {
+      Respond(HttpResponse{401, "text/plain", {}, "invalid api token"});
+      return;
     }
     bool bad_param = false;
-    const Handler* handler = server_.router_->Match(*request, bad_param);
+    Router::Target target = server_.router_->Find(*request, bad_param);
     if (bad_param) {
       Respond(HttpResponse{400, "text/plain", {}, "invalid URL parameter"});
       return;
     }
+    Call(target, std::move(request));
+  }
+
+  void Call(Router::Target target, std::shared_ptr<HttpRequest> request) {
     Responder responder = [self = shared_from_this()](HttpResponse response) {
       self->Respond(std::move(response));
     };
-    (handler ? *handler : server_.router_->Fallback())(std::move(request), std::move(responder));
+    (*target.handler)(std::move(request), std::move(responder));
   }
 
   // May run on any thread (a worker usually).
   void Respond(HttpResponse response) {
+    if (body_streamed_ || response.body_reader) {
+      // Streams touch the connection's state: on its strand.
+      return asio::dispatch(stream_.get_executor(), [self = shared_from_this(),
+                                                      response = std::move(response)]() mutable {
+        self->RespondOnStrand(std::move(response));
+      });
+    }
     server_.in_flight_.fetch_sub(1);
     Write(std::move(response));
+  }
+
+  void RespondOnStrand(HttpResponse response) {
+    // Whatever the handler made of it, an oversized body is answered as such.
+    if (body_streamed_ && body_too_large_) {
+      response = ErrorResponse(blocks::errors::BodyTooLarge(server_.options_.max_body_bytes));
+    }
+    bool streams = response.body_reader && !HasNoBody(response.status) && !head_request_;
+    if (!streams) {
+      server_.in_flight_.fetch_sub(1);
+      if (response.body_reader) response.body_reader.reset();  // nothing to send: let it go
+      return Write(std::move(response));
+    }
+    WriteStreamed(std::move(response));
   }
 
   // The answer as it goes on the wire: our own head, and the body moved in (not copied).
@@ -253,7 +385,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   // Nothing else touches the socket meanwhile: the next read starts only after this write.
   void Write(HttpResponse response) {
     auto out = std::make_shared<Outgoing>();
-    out->head = SerializeHead(response, keep_alive_);
+    out->head = SerializeHead(response, keep_alive_, response.body.size());
     out->body = std::move(response.body);
     beast::error_code ec;
     std::array<asio::const_buffer, 2> buffers{asio::buffer(out->head), asio::buffer(out->body)};
@@ -280,7 +412,71 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // On the strand: the head, then each piece as the reader gives it (chunked when the
+  // length is unknown), each written before the next is asked for.
+  void WriteStreamed(HttpResponse response) {
+    auto reader = std::move(response.body_reader);
+    auto length = reader->Length();
+    auto head = std::make_shared<std::string>(SerializeHead(response, keep_alive_, length));
+    SetDeadline(kIdleTimeout);
+    asio::async_write(stream_, asio::buffer(*head),
+                      [self = shared_from_this(), head, reader, chunked = !length](
+                          beast::error_code ec, size_t) mutable {
+                        if (ec) return self->EndStreamed(ec);
+                        self->PumpPiece(std::move(reader), chunked);
+                      });
+  }
+
+  void PumpPiece(std::shared_ptr<BodyReader> reader, bool chunked) {
+    SetDeadline(std::nullopt);  // waiting for the source is not the client's fault
+    auto* source = reader.get();
+    source->Read([self = shared_from_this(), reader = std::move(reader), chunked](
+                     Status status, BodyPiece piece) mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, reader = std::move(reader), chunked,
+                                                    status = std::move(status),
+                                                    piece = std::move(piece)]() mutable {
+        if (!status.ok()) {
+          // Too late for an error answer: cut the body short, which the client sees.
+          self->keep_alive_ = false;
+          return self->EndStreamed(asio::error::connection_aborted);
+        }
+        self->WritePiece(std::move(reader), chunked, std::move(piece));
+      });
+    });
+  }
+
+  void WritePiece(std::shared_ptr<BodyReader> reader, bool chunked, BodyPiece piece) {
+    struct Framed {
+      ChunkFrame frame;
+      std::string bytes;
+    };
+    auto framed = std::make_shared<Framed>();
+    framed->bytes = std::move(piece.bytes);
+    if (chunked) framed->frame = FrameChunk(framed->bytes.size(), piece.last);
+    const ChunkFrame& frame = framed->frame;
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(frame.size_line), asio::buffer(framed->bytes),
+                                              asio::buffer(frame.after.data(), frame.after.size())};
+    SetDeadline(kIdleTimeout);  // a client that stops reading is dropped by the sweep
+    asio::async_write(stream_, buffers,
+                      [self = shared_from_this(), framed, reader = std::move(reader), chunked,
+                       last = piece.last](beast::error_code ec, size_t) mutable {
+                        if (ec || last) return self->EndStreamed(ec);
+                        self->PumpPiece(std::move(reader), chunked);
+                      });
+  }
+
+  void EndStreamed(beast::error_code ec) {
+    server_.in_flight_.fetch_sub(1);
+    AfterWrite(ec);
+  }
+
   void AfterWrite(beast::error_code ec) {
+    // A streamed request body not read to its end (the answer came first) leaves the
+    // connection unusable for another request.
+    if (body_streamed_ && (body_error_ || !stream_parser_->is_done())) {
+      keep_alive_ = false;
+      drain_before_close_ = drain_before_close_ || !body_error_;
+    }
     if (ec || !keep_alive_) {
       Close();
       return;
@@ -293,7 +489,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     // Closing with unread request bytes makes the kernel send a reset, which can destroy
     // the answer before the client reads it; so read and drop the rest for a while first.
-    if (drain_before_close_) Drain(kDrainBytes);
+    if (drain_before_close_ && !body_reading_) Drain(kDrainBytes);
   }
 
   void Drain(size_t budget) {
@@ -308,6 +504,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // A streamed request body (MaybeStream): its parser, and how far it got.
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  bool body_streamed_ = false;
+  bool body_reading_ = false;  // a piece is being read
+  bool body_error_ = false;
+  bool body_too_large_ = false;
+  bool head_request_ = false;
   Impl& server_;
   bool keep_alive_ = true;
   bool drain_before_close_ = false;

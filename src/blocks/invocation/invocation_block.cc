@@ -27,6 +27,10 @@ channel::AppCallback NamingTheTarget(std::string id, channel::AppCallback done) 
   };
 }
 
+bool Guards(const resiliency::AppPolicy& policy) {
+  return policy.timeout || policy.retry || policy.circuit_breaker || policy.connection_retry;
+}
+
 }  // namespace
 
 ApiResult<InvokeTarget> ParseInvokeTarget(std::string_view target) {
@@ -49,6 +53,13 @@ bool InvocationBlock::IsSelf(const InvokeTarget& target) const {
 
 void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest request,
                              channel::AppCallback done) const {
+  if (request.body_reader && !StreamsTo(target_text)) {
+    return WithWholeBody(std::move(request), std::move(done),
+                         [this, id = std::string(target_text)](channel::AppRequest whole,
+                                                               channel::AppCallback then) {
+                           Invoke(id, std::move(whole), std::move(then));
+                         });
+  }
   if (external_ && external_->Handles(target_text)) {
     std::string id(target_text);
     return InvokeExternal(id, std::move(request), NamingTheTarget(id, std::move(done)));
@@ -69,8 +80,7 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   }
   if (!self && !remote_) return named(errors::InvokeCause("couldn't find service: " + target->app_id));
   auto policy = PolicyFor(*target, self);
-  bool guarded = policy.timeout || policy.retry || policy.circuit_breaker || policy.connection_retry;
-  if (!guarded) {  // the common case: no copy of the request, no timers
+  if (!Guards(policy)) {  // the common case: no copy of the request, no timers
     if (self) return app_channel_->Invoke(std::move(request), std::move(named));
     return remote_->Invoke(*target, std::move(request), std::move(named));
   }
@@ -81,6 +91,34 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
     remote_->Invoke(target, *shared, std::move(done));
   };
   GuardedInvoke(policy, schedule_, std::move(attempt), std::move(named));
+}
+
+// A body arriving as a stream goes on as one only to a channel that relays it as it comes
+// (an HTTP app or endpoint) with no policy that may need to send it again. Another app's
+// sidecar gets it whole for now (CallLocal is unary), and so does a gRPC app.
+bool InvocationBlock::StreamsTo(std::string_view target_text) const {
+  if (external_ && external_->Handles(target_text)) {
+    if (!policies_ || !schedule_) return true;
+    auto policy = policies_->ForApp(std::string(target_text));
+    return !(policy.timeout || policy.retry || policy.circuit_breaker);
+  }
+  auto target = ParseInvokeTarget(target_text);
+  if (!target.ok()) return true;  // refused without reading the body
+  if (!IsSelf(*target)) return false;
+  return app_channel_ && app_channel_->StreamsBodies() && !Guards(PolicyFor(*target, true));
+}
+
+void InvocationBlock::WithWholeBody(
+    channel::AppRequest request, channel::AppCallback done,
+    std::function<void(channel::AppRequest, channel::AppCallback)> next) {
+  request.stream_response = false;
+  auto reader = std::move(request.body_reader);
+  GatherBody(std::move(reader), [request = std::move(request), done = std::move(done),
+                                 next = std::move(next)](Status status, std::string body) mutable {
+    if (!status.ok()) return done(errors::InvokeCause(status.message()));
+    request.body = std::move(body);
+    next(std::move(request), std::move(done));
+  });
 }
 
 // A non-Dapr service gets the trace context but not the caller's app id; its Resiliency

@@ -71,6 +71,11 @@ class InvocationBlock {
 
  private:
   bool IsSelf(const InvokeTarget& target) const;
+  // Whether a call to the target can take its body as a stream.
+  bool StreamsTo(std::string_view target) const;
+  // Reads the request's streamed body whole, then goes on with `next` (done on a failure).
+  static void WithWholeBody(channel::AppRequest request, channel::AppCallback done,
+                            std::function<void(channel::AppRequest, channel::AppCallback)> next);
   void InvokeExternal(std::string id, channel::AppRequest request, channel::AppCallback named) const;
   // The policy guarding a call to the target; empty when nothing applies.
   resiliency::AppPolicy PolicyFor(const InvokeTarget& target, bool self) const;

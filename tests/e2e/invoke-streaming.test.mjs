@@ -1,0 +1,340 @@
+// Large bodies in service invocation are relayed as they come, not held whole: uploads to the
+// app, downloads from it, both at once (an app that echoes as it reads), chunked or with a
+// length. The proof that nothing is held whole is daprd's peak resident memory (VmHWM),
+// which stays far below the size of the bodies that went through it; and a client that does
+// not read holds the app back (backpressure) instead of filling the sidecar.
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { CommunicationProtocolEnum, HttpMethod } from "@dapr/dapr";
+import { Daprd, HOOK, T, freePort, makeClient, sleep, tempDir, uid, waitFor, within } from "./lib/daprd.mjs";
+
+const MiB = 1 << 20;
+const PIECE = 64 * 1024;
+
+// Deterministic bytes: byte i of a body is (i * 7 + 3) mod 251.
+function pattern(offset, size) {
+  const out = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) out[i] = ((offset + i) * 7 + 3) % 251;
+  return out;
+}
+function patternHash(size) {
+  const hash = crypto.createHash("sha256");
+  for (let at = 0; at < size; at += MiB) hash.update(pattern(at, Math.min(MiB, size - at)));
+  return hash.digest("hex");
+}
+
+// An upload body of `size` bytes, sent chunked (no length) as a web stream.
+function streamedBody(size) {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= size) return controller.close();
+      const n = Math.min(MiB, size - at);
+      controller.enqueue(pattern(at, n));
+      at += n;
+    },
+  });
+}
+
+async function hashOf(response) {
+  const hash = crypto.createHash("sha256");
+  let length = 0;
+  for await (const chunk of response.body) {
+    hash.update(chunk);
+    length += chunk.length;
+  }
+  return { length, sha256: hash.digest("hex") };
+}
+
+function peakRssMb(daprd) {
+  const status = readFileSync(`/proc/${daprd.proc.pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) / 1024;
+}
+
+// /hash: reads the body as it comes and answers its length and sha256 (and how it was framed);
+// /download?bytes=N[&length=1]: sends N pattern bytes, chunked or with Content-Length,
+//   honouring backpressure, and counts what it wrote in `progress`;
+// /echo: answers the body as it reads it; /json-echo: answers the whole body as JSON; /drop: reads a little, then destroys the connection.
+async function startApp(port) {
+  const progress = { written: 0, done: false };
+  const server = http.createServer((request, response) => {
+    // A caller that gives up mid-body ends the handler with an error: expected here.
+    serve(request, response).catch(() => response.destroy());
+  });
+  async function serve(request, response) {
+    const url = new URL(request.url, "http://app");
+    if (url.pathname === "/hash") {
+      const hash = crypto.createHash("sha256");
+      let length = 0;
+      for await (const chunk of request) {
+        hash.update(chunk);
+        length += chunk.length;
+      }
+      response.writeHead(200, { "content-type": "application/json" });
+      return response.end(JSON.stringify({
+        length,
+        sha256: hash.digest("hex"),
+        contentLength: request.headers["content-length"] ?? null,
+        transferEncoding: request.headers["transfer-encoding"] ?? null,
+      }));
+    }
+    if (url.pathname === "/download") {
+      const size = Number(url.searchParams.get("bytes"));
+      const headers = { "content-type": "application/octet-stream", "x-app": "streams" };
+      if (url.searchParams.get("length")) headers["content-length"] = String(size);
+      progress.written = 0;
+      progress.done = false;
+      response.writeHead(200, headers);
+      for (let at = 0; at < size; at += PIECE) {
+        const n = Math.min(PIECE, size - at);
+        progress.written += n;
+        if (!response.write(pattern(at, n))) {
+          await new Promise((resolve) => response.once("drain", resolve));
+        }
+        if (response.destroyed) return;
+      }
+      progress.done = true;
+      return response.end();
+    }
+    if (url.pathname === "/json-echo") {
+      const chunks = [];
+      for await (const chunk of request) chunks.push(chunk);
+      response.writeHead(200, { "content-type": "application/json" });
+      return response.end(Buffer.concat(chunks));
+    }
+    if (url.pathname === "/echo") {
+      response.writeHead(200, { "content-type": "application/octet-stream" });
+      return request.pipe(response);
+    }
+    if (url.pathname === "/drop") {
+      response.writeHead(200, { "content-type": "application/octet-stream" });
+      response.write(pattern(0, PIECE));
+      return setTimeout(() => response.socket.destroy(), 50);
+    }
+    response.writeHead(200, { "content-type": "text/plain" });
+    response.end("ok");
+  }
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+  server.progress = progress;
+  return server;
+}
+
+async function stopApp(server) {
+  if (!server) return;
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
+  await within(5000, closed, "app close");
+}
+
+describe("streaming of large invocation bodies", () => {
+  let app, appPort, daprd;
+  before(async () => {
+    appPort = await freePort();
+    app = await startApp(appPort);
+    daprd = new Daprd({ maxRequestSizeMb: 256, args: ["--app-port", String(appPort)] });
+    await daprd.start();
+  }, HOOK);
+  after(async () => {
+    await daprd?.stop();
+    await stopApp(app);
+  }, HOOK);
+
+  const url = (method) => `${daprd.httpUrl}/v1.0/invoke/${daprd.appId}/method/${method}`;
+  const BIG = { timeout: 120_000 };
+
+  test("a 96 MiB chunked upload reaches the app whole while daprd's peak memory stays under 40 MB", BIG, async () => {
+    const size = 96 * MiB;
+    const response = await fetch(url("hash"), {
+      method: "POST",
+      body: streamedBody(size),
+      duplex: "half",
+      headers: { "content-type": "application/octet-stream" },
+    });
+    assert.equal(response.status, 200);
+    const seen = await response.json();
+    assert.equal(seen.length, size);
+    assert.equal(seen.sha256, patternHash(size));
+    assert.equal(seen.transferEncoding, "chunked");
+    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
+  });
+
+  test("an upload with a Content-Length keeps it on the way to the app", BIG, async () => {
+    const size = 24 * MiB + 123;
+    const response = await fetch(url("hash"), { method: "PUT", body: pattern(0, size) });
+    assert.equal(response.status, 200);
+    const seen = await response.json();
+    assert.equal(seen.length, size);
+    assert.equal(seen.contentLength, String(size));
+    assert.equal(seen.sha256, patternHash(size));
+  });
+
+  test("a 96 MiB chunked download comes back whole, with the app's headers, in bounded memory", BIG, async () => {
+    const size = 96 * MiB + 7;
+    const response = await fetch(url(`download?bytes=${size}`));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-app"), "streams");
+    assert.equal(response.headers.get("content-type"), "application/octet-stream");
+    assert.equal(response.headers.get("transfer-encoding"), "chunked");
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
+  });
+
+  test("a download with a Content-Length keeps it", BIG, async () => {
+    const size = 8 * MiB + 1;
+    const response = await fetch(url(`download?bytes=${size}&length=1`));
+    assert.equal(response.headers.get("content-length"), String(size));
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+  });
+
+  test("an app that answers as it reads (echo): 48 MiB both ways at once, no stall", BIG, async () => {
+    const size = 48 * MiB;
+    const response = await fetch(url("echo"), { method: "POST", body: streamedBody(size), duplex: "half" });
+    assert.equal(response.status, 200);
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+  });
+
+  test("a client that does not read holds the app back; once it reads, the rest arrives", BIG, async () => {
+    const size = 200 * MiB;
+    const socket = net.connect(daprd.httpPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.pause();
+    socket.write(`GET /v1.0/invoke/${daprd.appId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await waitFor(() => app.progress.written > 0, { what: "the app starts" });
+    await sleep(1000);
+    const stalledAt = app.progress.written;
+    await sleep(500);
+    assert.equal(app.progress.written, stalledAt, "the app kept writing to a client that does not read");
+    assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
+    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
+    let received = 0;
+    socket.on("data", (chunk) => { received += chunk.length; });
+    socket.resume();
+    await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
+    assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
+    assert.ok(app.progress.done);
+  });
+
+  test("an app that drops the connection mid-download: the client's body breaks off; daprd serves on", T, async () => {
+    const response = await fetch(url("drop"), { headers: { "x-big": "1" } });
+    assert.equal(response.status, 200);
+    // 64 KiB, then the app hung up: chunked framing never ends, so the read fails.
+    await assert.rejects(hashOf(response));
+    const ok = await fetch(url("ok"));
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), "ok");
+  });
+
+  test("a client that gives up mid-upload: daprd serves the next call", T, async () => {
+    const socket = net.connect(daprd.httpPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.on("error", () => {});
+    socket.write(`POST /v1.0/invoke/${daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
+    socket.write(pattern(0, MiB));
+    await sleep(100);
+    socket.destroy();
+    const ok = await fetch(url("ok"));
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), "ok");
+  });
+
+  test("small bodies are still answered with a Content-Length", T, async () => {
+    const response = await fetch(url("download?bytes=1000&length=1"));
+    assert.equal(response.headers.get("content-length"), "1000");
+    assert.equal((await hashOf(response)).length, 1000);
+  });
+});
+
+describe("streaming and the size limit", () => {
+  let app, daprd;
+  before(async () => {
+    const port = await freePort();
+    app = await startApp(port);
+    daprd = new Daprd({ maxRequestSizeMb: 1, args: ["--app-port", String(port)] });
+    await daprd.start();
+  }, HOOK);
+  after(async () => {
+    await daprd?.stop();
+    await stopApp(app);
+  }, HOOK);
+
+  const url = (method) => `${daprd.httpUrl}/v1.0/invoke/${daprd.appId}/method/${method}`;
+
+  test("a chunked upload that grows past --dapr-http-max-request-size: 400 ERR_MALFORMED_REQUEST; the next call works", T, async () => {
+    const response = await fetch(url("hash"), { method: "POST", body: streamedBody(3 * MiB), duplex: "half" })
+      .catch((err) => err);
+    if (response instanceof Error) {
+      // The sidecar answered and closed before the client finished sending: also a refusal.
+      assert.match(String(response.cause ?? response), /other side closed|reset|EPIPE|socket/i);
+    } else {
+      assert.equal(response.status, 400);
+      const body = await response.json();
+      assert.equal(body.errorCode, "ERR_MALFORMED_REQUEST");
+    }
+    const ok = await fetch(url("ok"));
+    assert.equal(ok.status, 200);
+  });
+
+  test("a download is not limited by the request size limit (it is never held whole)", T, async () => {
+    const size = 5 * MiB;
+    const got = await hashOf(await fetch(url(`download?bytes=${size}`)));
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+  });
+});
+
+describe("large bodies where a hop cannot stream: gathered whole, within the limit", () => {
+  const home = path.join(tempDir("stream-shared"), "home");
+  mkdirSync(home, { recursive: true });
+  const calleeId = `callee-${uid(4)}`;
+  let app, callee, caller;
+  before(async () => {
+    const port = await freePort();
+    app = await startApp(port);
+    callee = new Daprd({ appId: calleeId, home, args: ["--app-port", String(port)] });
+    await callee.start();
+    caller = new Daprd({ appId: `caller-${uid(4)}`, home, maxRequestSizeMb: 16 });
+    await caller.start();
+  }, HOOK);
+  after(async () => {
+    await caller?.stop();
+    await callee?.stop();
+    await stopApp(app);
+  }, HOOK);
+
+  test("a 3 MiB chunked upload through two sidecars reaches the other app whole", T, async () => {
+    const size = 3 * MiB;
+    const response = await fetch(`${caller.httpUrl}/v1.0/invoke/${calleeId}/method/hash`, {
+      method: "POST",
+      body: streamedBody(size),
+      duplex: "half",
+    });
+    assert.equal(response.status, 200);
+    const seen = await response.json();
+    assert.equal(seen.length, size);
+    assert.equal(seen.sha256, patternHash(size));
+  });
+
+  for (const protocol of [CommunicationProtocolEnum.HTTP, CommunicationProtocolEnum.GRPC]) {
+    const name = protocol === CommunicationProtocolEnum.GRPC ? "grpc" : "http";
+    test(`SDK over ${name}: a 2 MiB body (2.7 MiB in base64) to the callee app and back`, T, async () => {
+      const client = makeClient(caller, protocol, { maxBodySizeMb: 16 });
+      const body = pattern(0, 2 * MiB).toString("base64");
+      const seen = await client.invoker.invoke(calleeId, "hash", HttpMethod.POST, { body });
+      assert.equal(seen.length, Buffer.byteLength(JSON.stringify({ body })));
+      const answer = await client.invoker.invoke(calleeId, "json-echo", HttpMethod.POST, { body });
+      assert.equal(answer.body, body);
+      await client.stop();
+    });
+  }
+});
