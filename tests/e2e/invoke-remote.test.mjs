@@ -18,7 +18,7 @@ import {
   InvokeResponseSchema,
 } from "@dapr/dapr/proto/dapr/proto/common/v1/common_pb.js";
 import { InvokeServiceRequestSchema } from "@dapr/dapr/proto/dapr/proto/runtime/v1/dapr_pb.js";
-import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, tempDir, uid, waitFor, within } from "./lib/daprd.mjs";
+import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, tempDir, stopApp, uid, waitFor, within } from "./lib/daprd.mjs";
 import { expectGrpcError } from "./lib/http.mjs";
 
 // An app that echoes what it got as JSON; /status/<n> answers status n.
@@ -42,13 +42,6 @@ async function startEchoApp(port) {
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   return server;
-}
-
-async function stopApp(server) {
-  if (!server) return;
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeAllConnections();
-  await within(5000, closed, "app close");
 }
 
 describe("invocation between two sidecars (local registry)", () => {

@@ -295,6 +295,14 @@ export function makeClient(daprd, protocol, { token, maxBodySizeMb } = {}) {
   return new DaprClient(options);
 }
 
+/** Stops a test app's node:http server, its open connections included. */
+export async function stopApp(server) {
+  if (!server) return;
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
+  await within(5000, closed, "app close");
+}
+
 /** Races a promise against a timeout so a hanging SDK call fails the test instead of the run. */
 export async function within(ms, promise, what = "operation") {
   let timer;
