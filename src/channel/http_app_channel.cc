@@ -273,18 +273,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void WritePiece(BodyPiece piece) {
-    struct Framed {
-      ChunkFrame frame;
-      std::string bytes;
-    };
-    auto framed = std::make_shared<Framed>();
-    framed->bytes = std::move(piece.bytes);
-    if (request_.chunked()) framed->frame = FrameChunk(framed->bytes.size(), piece.last);
-    const ChunkFrame& frame = framed->frame;
-    std::array<asio::const_buffer, 3> buffers{asio::buffer(frame.size_line), asio::buffer(framed->bytes),
-                                              asio::buffer(frame.after.data(), frame.after.size())};
+    bool last = piece.last;
+    auto wire = std::make_shared<WirePiece>(ToWire(std::move(piece), request_.chunked()));
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(wire->size_line), asio::buffer(wire->bytes),
+                                              asio::buffer(wire->after.data(), wire->after.size())};
     std::visit([&](auto& stream) {
-      asio::async_write(stream, buffers, [self = shared_from_this(), framed, last = piece.last](
+      asio::async_write(stream, buffers, [self = shared_from_this(), wire, last](
                                              beast::error_code ec, size_t) {
         if (!self->connection_) return;
         if (ec) {

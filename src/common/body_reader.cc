@@ -54,17 +54,19 @@ void GatherBody(std::shared_ptr<BodyReader> reader, std::function<void(Status, s
   gathering->Next();
 }
 
-ChunkFrame FrameChunk(size_t size, bool last) {
-  ChunkFrame frame;
-  if (size == 0) {  // a chunk of size 0 would end the body
-    frame.after = last ? "0\r\n\r\n" : "";
-    return frame;
+WirePiece ToWire(BodyPiece piece, bool chunked) {
+  WirePiece wire;
+  wire.bytes = std::move(piece.bytes);
+  if (!chunked) return wire;
+  if (wire.bytes.empty()) {  // a chunk of size 0 would end the body
+    wire.after = piece.last ? "0\r\n\r\n" : "";
+    return wire;
   }
   char line[24];
-  int n = std::snprintf(line, sizeof line, "%zx\r\n", size);
-  frame.size_line.assign(line, static_cast<size_t>(n));
-  frame.after = last ? "\r\n0\r\n\r\n" : "\r\n";
-  return frame;
+  int n = std::snprintf(line, sizeof line, "%zx\r\n", wire.bytes.size());
+  wire.size_line.assign(line, static_cast<size_t>(n));
+  wire.after = piece.last ? "\r\n0\r\n\r\n" : "\r\n";
+  return wire;
 }
 
 std::shared_ptr<BodyReader> BodyFromString(std::string bytes) {

@@ -37,13 +37,14 @@ class BodyReader {
 // message). The sender's own limit applies; this adds none.
 void GatherBody(std::shared_ptr<BodyReader> reader, std::function<void(Status, std::string)> done);
 
-// HTTP/1.1 chunked framing around one piece: size_line, the piece's bytes, then after
-// (which ends the body when the piece is the last).
-struct ChunkFrame {
+// One piece as it goes on an HTTP/1.1 connection: as it is, or in chunked framing
+// (size_line, the bytes, then after, which ends the body when the piece is the last).
+struct WirePiece {
   std::string size_line;
+  std::string bytes;
   std::string_view after;
 };
-ChunkFrame FrameChunk(size_t size, bool last);
+WirePiece ToWire(BodyPiece piece, bool chunked);
 
 // A reader over bytes already in memory, handed out in one piece.
 std::shared_ptr<BodyReader> BodyFromString(std::string bytes);

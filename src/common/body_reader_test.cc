@@ -66,18 +66,24 @@ TEST(BodyFromStringTest, OnePieceWithItsLength) {
   });
 }
 
-TEST(FrameChunkTest, SizeInHexAndTheLastChunk) {
-  auto middle = FrameChunk(0x1a2b, false);
+TEST(ToWireTest, WithALengthThePieceGoesAsItIs) {
+  auto wire = ToWire(BodyPiece{"abc", true}, false);
+  EXPECT_EQ(wire.size_line, "");
+  EXPECT_EQ(wire.bytes, "abc");
+  EXPECT_EQ(wire.after, "");
+}
+
+TEST(ToWireTest, ChunkedSizeInHexAndTheLastChunk) {
+  auto middle = ToWire(BodyPiece{std::string(0x1a2b, 'x'), false}, true);
   EXPECT_EQ(middle.size_line, "1a2b\r\n");
   EXPECT_EQ(middle.after, "\r\n");
-  auto last = FrameChunk(3, true);
+  auto last = ToWire(BodyPiece{"abc", true}, true);
   EXPECT_EQ(last.size_line, "3\r\n");
   EXPECT_EQ(last.after, "\r\n0\r\n\r\n");
   // An empty piece must not become a zero-size chunk (which would end the body early).
-  auto empty = FrameChunk(0, false);
-  EXPECT_EQ(empty.size_line, "");
-  EXPECT_EQ(empty.after, "");
-  auto end = FrameChunk(0, true);
+  auto empty = ToWire(BodyPiece{"", false}, true);
+  EXPECT_EQ(empty.size_line + std::string(empty.after), "");
+  auto end = ToWire(BodyPiece{"", true}, true);
   EXPECT_EQ(end.size_line, "");
   EXPECT_EQ(end.after, "0\r\n\r\n");
 }

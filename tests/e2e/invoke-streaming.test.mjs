@@ -124,20 +124,27 @@ async function startApp(port) {
   return server;
 }
 
-describe("streaming of large invocation bodies", () => {
-  let app, appPort, daprd;
+// The app and its sidecar, started before a suite's tests and stopped after them.
+function useAppWithSidecar(maxRequestSizeMb) {
+  const fixture = {
+    url: (method) => `${fixture.daprd.httpUrl}/v1.0/invoke/${fixture.daprd.appId}/method/${method}`,
+  };
   before(async () => {
-    appPort = await freePort();
-    app = await startApp(appPort);
-    daprd = new Daprd({ maxRequestSizeMb: 256, args: ["--app-port", String(appPort)] });
-    await daprd.start();
+    const port = await freePort();
+    fixture.app = await startApp(port);
+    fixture.daprd = new Daprd({ maxRequestSizeMb, args: ["--app-port", String(port)] });
+    await fixture.daprd.start();
   }, HOOK);
   after(async () => {
-    await daprd?.stop();
-    await stopApp(app);
+    await fixture.daprd?.stop();
+    await stopApp(fixture.app);
   }, HOOK);
+  return fixture;
+}
 
-  const url = (method) => `${daprd.httpUrl}/v1.0/invoke/${daprd.appId}/method/${method}`;
+describe("streaming of large invocation bodies", () => {
+  const fixture = useAppWithSidecar(256);
+  const { url } = fixture;
   const BIG = { timeout: 120_000 };
 
   test("a 96 MiB chunked upload reaches the app whole while daprd's peak memory stays under 40 MB", BIG, async (t) => {
@@ -153,8 +160,8 @@ describe("streaming of large invocation bodies", () => {
     assert.equal(seen.length, size);
     assert.equal(seen.sha256, patternHash(size));
     assert.equal(seen.transferEncoding, "chunked");
-    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
-    t.diagnostic(`daprd peak RSS after the upload: ${peakRssMb(daprd).toFixed(1)} MB`);
+    assert.ok(peakRssMb(fixture.daprd) < 40, `daprd peak RSS ${peakRssMb(fixture.daprd)} MB`);
+    t.diagnostic(`daprd peak RSS after the upload: ${peakRssMb(fixture.daprd).toFixed(1)} MB`);
   });
 
   test("an upload with a Content-Length keeps it on the way to the app", BIG, async () => {
@@ -177,8 +184,8 @@ describe("streaming of large invocation bodies", () => {
     const got = await hashOf(response);
     assert.equal(got.length, size);
     assert.equal(got.sha256, patternHash(size));
-    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
-    t.diagnostic(`daprd peak RSS after the download: ${peakRssMb(daprd).toFixed(1)} MB`);
+    assert.ok(peakRssMb(fixture.daprd) < 40, `daprd peak RSS ${peakRssMb(fixture.daprd)} MB`);
+    t.diagnostic(`daprd peak RSS after the download: ${peakRssMb(fixture.daprd).toFixed(1)} MB`);
   });
 
   test("a download with a Content-Length keeps it", BIG, async () => {
@@ -201,23 +208,23 @@ describe("streaming of large invocation bodies", () => {
 
   test("a client that does not read holds the app back; once it reads, the rest arrives", BIG, async () => {
     const size = 200 * MiB;
-    const socket = net.connect(daprd.httpPort, "127.0.0.1");
+    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.pause();
-    socket.write(`GET /v1.0/invoke/${daprd.appId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    await waitFor(() => app.progress.written > 0, { what: "the app starts" });
+    socket.write(`GET /v1.0/invoke/${fixture.daprd.appId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await waitFor(() => fixture.app.progress.written > 0, { what: "the app starts" });
     await sleep(1000);
-    const stalledAt = app.progress.written;
+    const stalledAt = fixture.app.progress.written;
     await sleep(500);
-    assert.equal(app.progress.written, stalledAt, "the app kept writing to a client that does not read");
+    assert.equal(fixture.app.progress.written, stalledAt, "the app kept writing to a client that does not read");
     assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
-    assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
+    assert.ok(peakRssMb(fixture.daprd) < 40, `daprd peak RSS ${peakRssMb(fixture.daprd)} MB`);
     let received = 0;
     socket.on("data", (chunk) => { received += chunk.length; });
     socket.resume();
     await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
     assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
-    assert.ok(app.progress.done);
+    assert.ok(fixture.app.progress.done);
   });
 
   test("an app that drops the connection mid-download: the client's body breaks off; daprd serves on", T, async () => {
@@ -231,10 +238,10 @@ describe("streaming of large invocation bodies", () => {
   });
 
   test("a client that gives up mid-upload: daprd serves the next call", T, async () => {
-    const socket = net.connect(daprd.httpPort, "127.0.0.1");
+    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.on("error", () => {});
-    socket.write(`POST /v1.0/invoke/${daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
+    socket.write(`POST /v1.0/invoke/${fixture.daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
     socket.write(pattern(0, MiB));
     await sleep(100);
     socket.destroy();
@@ -251,29 +258,18 @@ describe("streaming of large invocation bodies", () => {
 });
 
 describe("streaming and the size limit", () => {
-  let app, daprd;
-  before(async () => {
-    const port = await freePort();
-    app = await startApp(port);
-    daprd = new Daprd({ maxRequestSizeMb: 1, args: ["--app-port", String(port)] });
-    await daprd.start();
-  }, HOOK);
-  after(async () => {
-    await daprd?.stop();
-    await stopApp(app);
-  }, HOOK);
-
-  const url = (method) => `${daprd.httpUrl}/v1.0/invoke/${daprd.appId}/method/${method}`;
+  const fixture = useAppWithSidecar(1);
+  const { url } = fixture;
 
   test("a chunked upload that grows past --dapr-http-max-request-size: 400 ERR_MALFORMED_REQUEST; the next call works", T, async () => {
     // Raw chunks, so that the answer is read whatever the sidecar does with the rest.
-    const socket = net.connect(daprd.httpPort, "127.0.0.1");
+    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.on("error", () => {});
     let answer = "";
     socket.on("data", (chunk) => { answer += chunk.toString("latin1"); });
     const ended = new Promise((resolve) => socket.once("close", resolve));
-    socket.write(`POST /v1.0/invoke/${daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(`POST /v1.0/invoke/${fixture.daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
     for (let i = 0; i < 3; i++) socket.write(`100000\r\n${pattern(0, MiB).toString("latin1")}\r\n`, "latin1");
     socket.write("0\r\n\r\n");
     await within(10_000, ended, "the answer and the close");

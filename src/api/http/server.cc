@@ -446,20 +446,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void WritePiece(std::shared_ptr<BodyReader> reader, bool chunked, BodyPiece piece) {
-    struct Framed {
-      ChunkFrame frame;
-      std::string bytes;
-    };
-    auto framed = std::make_shared<Framed>();
-    framed->bytes = std::move(piece.bytes);
-    if (chunked) framed->frame = FrameChunk(framed->bytes.size(), piece.last);
-    const ChunkFrame& frame = framed->frame;
-    std::array<asio::const_buffer, 3> buffers{asio::buffer(frame.size_line), asio::buffer(framed->bytes),
-                                              asio::buffer(frame.after.data(), frame.after.size())};
+    bool last = piece.last;
+    auto wire = std::make_shared<WirePiece>(ToWire(std::move(piece), chunked));
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(wire->size_line), asio::buffer(wire->bytes),
+                                              asio::buffer(wire->after.data(), wire->after.size())};
     SetDeadline(kIdleTimeout);  // a client that stops reading is dropped by the sweep
     asio::async_write(stream_, buffers,
-                      [self = shared_from_this(), framed, reader = std::move(reader), chunked,
-                       last = piece.last](beast::error_code ec, size_t) mutable {
+                      [self = shared_from_this(), wire, reader = std::move(reader), chunked,
+                       last](beast::error_code ec, size_t) mutable {
                         if (ec || last) return self->EndStreamed(ec);
                         self->PumpPiece(std::move(reader), chunked);
                       });
