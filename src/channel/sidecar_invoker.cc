@@ -1,6 +1,7 @@
 #include "channel/sidecar_invoker.h"
 
 #include "api/grpc/client.h"
+#include "channel/call_local_stream.h"
 #include "channel/internal_invoke.h"
 
 namespace dapr::channel {
@@ -109,25 +110,36 @@ std::shared_ptr<grpcapi::GrpcChannel> SidecarInvoker::ChannelTo(const std::strin
   return channels_[address] = grpcapi::GrpcChannel::Create(loop_, host, port);
 }
 
+blocks::ApiError SidecarInvoker::Failed(grpcapi::GrpcStatus status, const std::string& key) {
+  auto error = Cause(std::move(status.message));
+  // The other sidecar could not be reached: the built-in retry's case, which must then ask
+  // the resolver again.
+  if (status.code == StatusCode::kUnavailable) {
+    error.grpc_code = StatusCode::kUnavailable;
+    Forget(key);
+  }
+  return error;
+}
+
 void SidecarInvoker::Send(const std::string& address, std::string key, AppRequest request,
                           AppCallback done) {
   auto channel = ChannelTo(address);
   if (!channel) return done(Cause("invalid sidecar address " + address));
+  if (request.body_reader || request.stream_response) {
+    // CallLocalStream, as Go sidecars call each other for HTTP: the body goes on as it
+    // comes, and so does a large answer.
+    return CallLocalStream(*channel, std::move(request), [this, key = std::move(key), done = std::move(done)](
+                                                              grpcapi::GrpcStatus status, AppResponse answer) {
+      if (!status.ok()) return done(Failed(std::move(status), key));
+      done(std::move(answer));
+    });
+  }
   grpcapi::GrpcCallOptions options;
   options.max_response_bytes = max_response_bytes_;
   channel->Call(kCallLocalMethod, ToInternalRequest(std::move(request)).SerializeAsString(),
                 std::move(options), [this, key = std::move(key), done = std::move(done)](
                                         grpcapi::GrpcReply reply) {
-                  if (!reply.status.ok()) {
-                    auto error = Cause(std::move(reply.status.message));
-                    // The other sidecar could not be reached: the built-in retry's case,
-                    // which must then ask the resolver again.
-                    if (reply.status.code == StatusCode::kUnavailable) {
-                      error.grpc_code = StatusCode::kUnavailable;
-                      Forget(key);
-                    }
-                    return done(std::move(error));
-                  }
+                  if (!reply.status.ok()) return done(Failed(std::move(reply.status), key));
                   internals::InternalInvokeResponse response;
                   if (!response.ParseFromString(reply.message)) {
                     return done(Cause("malformed response from the app's sidecar"));

@@ -25,6 +25,7 @@ class io_context;
 
 namespace dapr::grpcapi {
 class GrpcChannel;
+struct GrpcStatus;
 }  // namespace dapr::grpcapi
 
 namespace dapr::channel {
@@ -55,6 +56,8 @@ class SidecarInvoker final : public blocks::RemoteInvoker {
   void Forget(const std::string& key);
   std::shared_ptr<grpcapi::GrpcChannel> ChannelTo(const std::string& address);
   void Send(const std::string& address, std::string key, AppRequest request, AppCallback done);
+  // The error a failed call gives its caller; an unreachable sidecar is forgotten.
+  blocks::ApiError Failed(grpcapi::GrpcStatus status, const std::string& key);
 
   struct Instances {
     std::vector<std::string> addresses;

@@ -287,48 +287,147 @@ describe("streaming and the size limit", () => {
   });
 });
 
-describe("large bodies where a hop cannot stream: gathered whole, within the limit", () => {
-  const home = path.join(tempDir("stream-shared"), "home");
-  mkdirSync(home, { recursive: true });
-  const calleeId = `callee-${uid(4)}`;
-  let app, callee, caller;
+// Two sidecars sharing one HOME find each other in the local registry; between them the
+// body goes as CallLocalStream payload frames, held back by HTTP/2 flow control.
+function useTwoSidecars(maxRequestSizeMb) {
+  const fixture = { calleeId: `callee-${uid(4)}` };
+  fixture.url = (method) => `${fixture.caller.httpUrl}/v1.0/invoke/${fixture.calleeId}/method/${method}`;
   before(async () => {
+    const home = path.join(tempDir("stream-shared"), "home");
+    mkdirSync(home, { recursive: true });
     const port = await freePort();
-    app = await startApp(port);
-    callee = new Daprd({ appId: calleeId, home, args: ["--app-port", String(port)] });
-    await callee.start();
-    caller = new Daprd({ appId: `caller-${uid(4)}`, home, maxRequestSizeMb: 16 });
-    await caller.start();
+    fixture.app = await startApp(port);
+    fixture.callee = new Daprd({ appId: fixture.calleeId, home, maxRequestSizeMb, args: ["--app-port", String(port)] });
+    await fixture.callee.start();
+    fixture.caller = new Daprd({ appId: `caller-${uid(4)}`, home, maxRequestSizeMb });
+    await fixture.caller.start();
   }, HOOK);
   after(async () => {
-    await caller?.stop();
-    await callee?.stop();
-    await stopApp(app);
+    await fixture.caller?.stop();
+    await fixture.callee?.stop();
+    await stopApp(fixture.app);
   }, HOOK);
+  return fixture;
+}
 
-  test("a 3 MiB chunked upload through two sidecars reaches the other app whole", T, async () => {
-    const size = 3 * MiB;
-    const response = await fetch(`${caller.httpUrl}/v1.0/invoke/${calleeId}/method/hash`, {
-      method: "POST",
-      body: streamedBody(size),
-      duplex: "half",
-    });
+describe("streaming through two sidecars (CallLocalStream between them)", () => {
+  const fixture = useTwoSidecars(256);
+  const { url } = fixture;
+  const BIG = { timeout: 120_000 };
+  const peaks = () => `caller ${peakRssMb(fixture.caller).toFixed(1)} MB, callee ${peakRssMb(fixture.callee).toFixed(1)} MB`;
+  const bounded = () => peakRssMb(fixture.caller) < 40 && peakRssMb(fixture.callee) < 40;
+
+  test("a 96 MiB chunked upload reaches the other app whole; both sidecars' peak memory stays under 40 MB", BIG, async (t) => {
+    const size = 96 * MiB;
+    const response = await fetch(url("hash"), { method: "POST", body: streamedBody(size), duplex: "half" });
     assert.equal(response.status, 200);
     const seen = await response.json();
     assert.equal(seen.length, size);
     assert.equal(seen.sha256, patternHash(size));
+    assert.ok(bounded(), peaks());
+    t.diagnostic(`peak RSS after the upload: ${peaks()}`);
   });
+
+  test("a 96 MiB download from the other app comes back whole, with its headers, in bounded memory", BIG, async (t) => {
+    const size = 96 * MiB + 7;
+    const response = await fetch(url(`download?bytes=${size}`));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-app"), "streams");
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+    assert.ok(bounded(), peaks());
+    t.diagnostic(`peak RSS after the download: ${peaks()}`);
+  });
+
+  test("an app that answers as it reads (echo): 48 MiB both ways at once through both sidecars", BIG, async () => {
+    const size = 48 * MiB;
+    const response = await fetch(url("echo"), { method: "POST", body: streamedBody(size), duplex: "half" });
+    assert.equal(response.status, 200);
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+  });
+
+  test("a client that does not read holds the other app back (HTTP/2 flow control between the sidecars)", BIG, async () => {
+    const size = 200 * MiB;
+    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.pause();
+    socket.write(`GET /v1.0/invoke/${fixture.calleeId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await waitFor(() => fixture.app.progress.written > 0, { what: "the app starts" });
+    await sleep(1000);
+    const stalledAt = fixture.app.progress.written;
+    await sleep(500);
+    assert.equal(fixture.app.progress.written, stalledAt, "the app kept writing to a client that does not read");
+    assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
+    assert.ok(bounded(), peaks());
+    let received = 0;
+    socket.on("data", (chunk) => { received += chunk.length; });
+    socket.resume();
+    await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
+    assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
+    assert.ok(fixture.app.progress.done);
+  });
+
+  test("the other app drops the connection mid-download: the client's body breaks off; both sidecars serve on", T, async () => {
+    const response = await fetch(url("drop"));
+    assert.equal(response.status, 200);
+    await assert.rejects(hashOf(response));
+    const ok = await fetch(url("ok"));
+    assert.equal(await ok.text(), "ok");
+  });
+
+  test("a client that gives up mid-upload: the next call through both sidecars works", T, async () => {
+    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.on("error", () => {});
+    socket.write(`POST /v1.0/invoke/${fixture.calleeId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
+    socket.write(pattern(0, MiB));
+    await sleep(100);
+    socket.destroy();
+    const ok = await fetch(url("ok"));
+    assert.equal(await ok.text(), "ok");
+  });
+
+  test("a small answer still comes back with a Content-Length", T, async () => {
+    const response = await fetch(url("download?bytes=1000&length=1"));
+    assert.equal(response.headers.get("content-length"), "1000");
+    assert.equal((await hashOf(response)).length, 1000);
+  });
+});
+
+describe("the SDK through two sidecars with large bodies, and the size limit", () => {
+  const fixture = useTwoSidecars(16);
+  const { url } = fixture;
 
   for (const protocol of [CommunicationProtocolEnum.HTTP, CommunicationProtocolEnum.GRPC]) {
     const name = protocol === CommunicationProtocolEnum.GRPC ? "grpc" : "http";
     test(`SDK over ${name}: a 2 MiB body (2.7 MiB in base64) to the callee app and back`, T, async () => {
-      const client = makeClient(caller, protocol, { maxBodySizeMb: 16 });
+      const client = makeClient(fixture.caller, protocol, { maxBodySizeMb: 16 });
       const body = pattern(0, 2 * MiB).toString("base64");
-      const seen = await client.invoker.invoke(calleeId, "hash", HttpMethod.POST, { body });
+      const seen = await client.invoker.invoke(fixture.calleeId, "hash", HttpMethod.POST, { body });
       assert.equal(seen.length, Buffer.byteLength(JSON.stringify({ body })));
-      const answer = await client.invoker.invoke(calleeId, "json-echo", HttpMethod.POST, { body });
+      const answer = await client.invoker.invoke(fixture.calleeId, "json-echo", HttpMethod.POST, { body });
       assert.equal(answer.body, body);
       await client.stop();
     });
   }
+
+  test("a chunked upload past the limit: 400 ERR_MALFORMED_REQUEST from the caller's sidecar; the next call works", T, async () => {
+    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.on("error", () => {});
+    let answer = "";
+    socket.on("data", (chunk) => { answer += chunk.toString("latin1"); });
+    const ended = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(`POST /v1.0/invoke/${fixture.calleeId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    for (let i = 0; i < 20; i++) socket.write(`100000\r\n${pattern(0, MiB).toString("latin1")}\r\n`, "latin1");
+    socket.write("0\r\n\r\n");
+    await within(10_000, ended, "the answer and the close");
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /"errorCode":"ERR_MALFORMED_REQUEST"/);
+    const ok = await fetch(url("ok"));
+    assert.equal(await ok.text(), "ok");
+  });
 });

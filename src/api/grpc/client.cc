@@ -158,6 +158,8 @@ struct ClientCall {
     bool send_closed = false;
     bool headers_delivered = false;
     std::atomic<size_t> unsent{0};  // Write's view of out, from any thread
+    size_t held = 0;  // response bytes not yet released to the window (hold_response_window)
+    std::function<void()> when_sent;  // runs once out has been taken for sending
   };
   std::unique_ptr<Stream> stream;
 };
@@ -177,6 +179,7 @@ void Complete(ClientCall& call, GrpcStatus status) {
   call.finished = true;
   if (call.timer) call.timer->cancel();
   if (call.stream) {
+    call.stream->when_sent = nullptr;
     // A trailers-only answer: what came with its status is trailing metadata.
     auto& trailers = call.reply.trailers;
     if (!call.stream->headers_delivered) {
@@ -254,6 +257,7 @@ class Http2Channel final : public GrpcChannel, public std::enable_shared_from_th
 
   // On the strand: a stream has new bytes to send, or wants to end.
   void ResumeStream(const std::shared_ptr<ClientCall>& call);
+  void StreamConsumed(const std::shared_ptr<ClientCall>& call, size_t bytes);
   void CancelStream(const std::shared_ptr<ClientCall>& call);
 
   // On the strand, from connections.
@@ -489,7 +493,16 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, &OnFrameNotSent);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
-    int rv = nghttp2_session_client_new(&session_, callbacks, this);
+    // The window is given back by hand (nghttp2_session_consume): at once for what is
+    // held whole, as it is passed on for a stream that holds its window.
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+      nghttp2_session_callbacks_del(callbacks);
+      return false;
+    }
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    int rv = nghttp2_session_client_new2(&session_, callbacks, this, option);
+    nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
     return AnnounceSettings(session_, {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}});
@@ -579,7 +592,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // A stream's request bytes as Write queued them; deferred while none wait and the sender
   // has not closed (ResumeStream wakes it).
   static ssize_t ReadStreamRequest(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
-                                   uint32_t* flags, nghttp2_data_source* source, void*) {
+                                   uint32_t* flags, nghttp2_data_source* source, void* user_data) {
     auto& stream = *static_cast<ClientCall*>(source->ptr)->stream;
     size_t n = std::min(length, stream.out.size() - stream.out_at);
     std::memcpy(buffer, stream.out.data() + stream.out_at, n);
@@ -588,6 +601,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     if (stream.out_at == stream.out.size()) {
       stream.out.clear();
       stream.out_at = 0;
+      // Posted, not run here: `when_sent` usually writes more, which must not re-enter this.
+      if (stream.when_sent) asio::post(Self(user_data).socket_.get_executor(), std::move(stream.when_sent));
+      stream.when_sent = nullptr;
       if (stream.send_closed) *flags |= NGHTTP2_DATA_FLAG_EOF;
       else if (n == 0) return NGHTTP2_ERR_DEFERRED;
     }
@@ -600,6 +616,17 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     auto it = call_streams_.find(&call);
     if (it == call_streams_.end()) return false;
     nghttp2_session_resume_data(session_, it->second);
+    Flush();
+    return true;
+  }
+
+  // On the strand: a held stream passed `bytes` of its response on.
+  bool StreamConsumed(ClientCall& call, size_t bytes) {
+    auto it = call_streams_.find(&call);
+    if (it == call_streams_.end()) return false;
+    bytes = std::min(bytes, call.stream->held);
+    call.stream->held -= bytes;
+    nghttp2_session_consume(session_, it->second, bytes);
     Flush();
     return true;
   }
@@ -641,6 +668,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
                          size_t length, void* user_data) {
     ClientConnection& self = Self(user_data);
     ClientCall* call = self.Find(stream_id);
+    if (call && call->stream && call->options.hold_response_window) {
+      call->stream->held += length;
+    } else {
+      nghttp2_session_consume(session, stream_id, length);
+    }
     if (!call) return 0;
     if (call->stream) {
       DeliverHeaders(*call);
@@ -729,6 +761,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Forget(int32_t stream_id) {
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return;
+    // What the stream still held of the connection's window goes back to it.
+    if (auto& stream = it->second->stream; stream && stream->held > 0) {
+      nghttp2_session_consume_connection(session_, stream->held);
+      stream->held = 0;
+    }
     call_streams_.erase(it->second.get());
     streams_.erase(it);
   }
@@ -805,6 +842,15 @@ class StreamHandle final : public GrpcClientStream {
     });
     return true;
   }
+  void WriteLast(std::string bytes) override {
+    call_->stream->unsent.fetch_add(bytes.size());
+    asio::post(channel_->strand(), [channel = channel_, call = call_, bytes = std::move(bytes)]() mutable {
+      if (call->finished) return;
+      call->stream->out.append(bytes);
+      call->stream->send_closed = true;
+      channel->ResumeStream(call);
+    });
+  }
   void CloseSend() override {
     asio::post(channel_->strand(), [channel = channel_, call = call_] {
       if (call->finished) return;
@@ -814,6 +860,23 @@ class StreamHandle final : public GrpcClientStream {
   }
   void Cancel() override {
     asio::post(channel_->strand(), [channel = channel_, call = call_] { channel->CancelStream(call); });
+  }
+  void Consumed(size_t bytes) override {
+    asio::post(channel_->strand(), [channel = channel_, call = call_, bytes] {
+      channel->StreamConsumed(call, bytes);
+    });
+  }
+  void Defer(std::function<void()> fn) override { asio::post(channel_->strand(), std::move(fn)); }
+  void WhenSent(std::function<void()> ready) override {
+    asio::post(channel_->strand(), [call = call_, ready = std::move(ready)]() mutable {
+      if (call->finished) return;
+      auto& stream = *call->stream;
+      if (stream.out_at < stream.out.size()) {
+        stream.when_sent = std::move(ready);
+      } else {
+        ready();
+      }
+    });
   }
 
  private:
@@ -857,6 +920,12 @@ void Http2Channel::ResumeStream(const std::shared_ptr<ClientCall>& call) {
     if (connection->ResumeStream(*call)) return;
   }
   // Not on a stream yet: it will read what is queued once it is.
+}
+
+void Http2Channel::StreamConsumed(const std::shared_ptr<ClientCall>& call, size_t bytes) {
+  for (auto& connection : connections_) {
+    if (connection->StreamConsumed(*call, bytes)) return;
+  }
 }
 
 void Http2Channel::CancelStream(const std::shared_ptr<ClientCall>& call) {

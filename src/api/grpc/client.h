@@ -41,6 +41,10 @@ struct GrpcCallOptions {
   GrpcMetadata metadata;
   // A larger response message ends the call RESOURCE_EXHAUSTED (gRPC's default limit).
   size_t max_response_bytes = 4 << 20;
+  // Streams only: the response bytes handed to on_data count against the server's HTTP/2
+  // window until GrpcClientStream::Consumed releases them, so the server gets at most one
+  // stream window (1 MiB) ahead of what was passed on. Off: released as they arrive.
+  bool hold_response_window = false;
 };
 
 // What came back: the status, the response message (unframed; empty unless the status is
@@ -74,8 +78,22 @@ class GrpcClientStream {
   virtual bool Write(std::string bytes) = 0;
   // No more request bytes (END_STREAM after those queued). From any thread.
   virtual void CloseSend() = 0;
+  // Write, then CloseSend, in one step: a whole request leaves in one DATA frame that ends
+  // the stream.
+  virtual void WriteLast(std::string bytes) = 0;
   // Ends the call (RST_STREAM CANCEL); on_close follows with CANCELLED. From any thread.
   virtual void Cancel() = 0;
+  // With options.hold_response_window: `bytes` more of what on_data was handed are passed
+  // on. From any thread.
+  virtual void Consumed(size_t bytes) = 0;
+  // `ready` runs once, on the loop, when every byte Write queued so far has been taken for
+  // sending (the server's window had room for it): the time to write more. It does not run
+  // if the call ends first, and a later WhenSent before it ran replaces it. From any thread.
+  virtual void WhenSent(std::function<void()> ready) = 0;
+  // Runs `fn` on the loop after the bytes (and the end) that came with the current read
+  // have been handed over: a caller can tell an answer that ended with its first bytes
+  // from one still arriving.
+  virtual void Defer(std::function<void()> fn) = 0;
 };
 
 // One HTTP/2 connection to host:port, opened on the first call and again on the next call

@@ -36,6 +36,18 @@ const std::string kLarge = "/test.Echo/Large";
 const std::string kUpper = "/test.Stream/Upper";
 const std::string kRefuse = "/test.Stream/Refuse";
 const std::string kForever = "/test.Stream/Forever";
+const std::string kHoldWindow = "/test.Stream/HoldWindow";
+const std::string kPour = "/test.Stream/Pour";
+
+// What a flow-controlled server stream has seen, and the stream, so that a test decides
+// when its bytes are passed on.
+struct HeldStream {
+  std::mutex mutex;
+  std::shared_ptr<ServerStream> stream;
+  size_t received = 0;
+  bool ended = false;
+  bool sent = false;  // WhenSent ran
+};
 
 // What a client stream saw, complete once on_close ran.
 struct StreamRecord {
@@ -190,6 +202,35 @@ class GrpcClientTest : public ::testing::Test {
     server_->AddStream(kRefuse, [](std::shared_ptr<ServerStream> stream) {
       stream->End({StatusCode::kPermissionDenied, "not you", {}}, {{"x-why", "test"}});
     });
+    // HoldWindow holds its request window and records what arrives; Pour sends 8 MiB in
+    // 64 KiB pieces and records when all of it was taken for sending.
+    server_->AddStream(kHoldWindow, [held = held_stream_](std::shared_ptr<ServerStream> stream) {
+      stream->HoldRequestWindow();
+      {
+        std::lock_guard lock(held->mutex);
+        held->stream = stream;
+      }
+      stream->OnRequest(
+          [held](std::string_view bytes) {
+            std::lock_guard lock(held->mutex);
+            held->received += bytes.size();
+          },
+          [held, stream] {
+            std::lock_guard lock(held->mutex);
+            held->ended = true;
+            stream->End(GrpcStatus::Ok(), {});
+          },
+          [] {});
+    });
+    server_->AddStream(kPour, [held = held_stream_](std::shared_ptr<ServerStream> stream) {
+      for (int i = 0; i < 128; ++i) stream->SendData(std::string(64 << 10, 'p'));
+      stream->WhenSent([held, stream] {
+        std::lock_guard lock(held->mutex);
+        held->sent = true;
+        stream->End(GrpcStatus::Ok(), {});
+      });
+      stream->OnRequest([](std::string_view) {}, [] {}, [] {});
+    });
     server_->AddStream(kForever, [cancels = cancels_](std::shared_ptr<ServerStream> stream) {
       stream->OnRequest([](std::string_view) {}, [] {}, [cancels] { cancels->fetch_add(1); });
     });
@@ -233,6 +274,7 @@ class GrpcClientTest : public ::testing::Test {
   uint16_t port_ = 0;
   std::shared_ptr<HeldCalls> held_ = std::make_shared<HeldCalls>();
   std::shared_ptr<std::atomic<int>> cancels_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<HeldStream> held_stream_ = std::make_shared<HeldStream>();
   std::unique_ptr<GrpcServer> server_;
   std::shared_ptr<GrpcChannel> channel_;
 };
@@ -481,6 +523,74 @@ TEST_F(GrpcClientTest, AStreamsDeadlineEndsItDeadlineExceeded) {
   EXPECT_LT(Clock::now() - started, 2s);
   std::lock_guard lock(record->mutex);
   EXPECT_EQ(record->status->code, StatusCode::kDeadlineExceeded);
+}
+
+// The stream window is 1 MiB: that, and not the 8 MiB written, is what may arrive before
+// the receiver passes anything on.
+constexpr size_t kMostAhead = (1 << 20) + (64 << 10);
+
+TEST_F(GrpcClientTest, AServerStreamHoldingItsWindowLetsTheClientOnlyAWindowAhead) {
+  StartServer();
+  auto record = std::make_shared<StreamRecord>();
+  auto stream = channel_->StartStream(kHoldWindow, {}, record->Callbacks(record));
+  auto all_taken = std::make_shared<std::atomic<bool>>(false);
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE(stream->Write(std::string(256 << 10, 'w')));
+  stream->CloseSend();
+  stream->WhenSent([all_taken] { all_taken->store(true); });
+  std::this_thread::sleep_for(300ms);
+  size_t early;
+  {
+    std::lock_guard lock(held_stream_->mutex);
+    early = held_stream_->received;
+  }
+  EXPECT_GT(early, 0u);
+  EXPECT_LE(early, kMostAhead);
+  EXPECT_FALSE(all_taken->load());
+  // Passing on what came lets more come, until all 8 MiB are in.
+  auto until = Clock::now() + 5s;
+  size_t released = 0;
+  for (;;) {
+    {
+      std::lock_guard lock(held_stream_->mutex);
+      if (held_stream_->ended || Clock::now() > until) break;
+      held_stream_->stream->Consumed(held_stream_->received - released);
+      released = held_stream_->received;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(record->WaitClosed(5s));
+  std::lock_guard lock(held_stream_->mutex);
+  EXPECT_EQ(held_stream_->received, 8u << 20);
+  EXPECT_TRUE(all_taken->load());
+}
+
+TEST_F(GrpcClientTest, AClientStreamHoldingItsWindowHoldsTheServerBack) {
+  StartServer();
+  auto received = std::make_shared<std::atomic<size_t>>(0);
+  auto record = std::make_shared<StreamRecord>();
+  GrpcStreamCallbacks callbacks = record->Callbacks(record);
+  callbacks.on_data = [received](std::string_view bytes) { received->fetch_add(bytes.size()); };
+  GrpcCallOptions options;
+  options.hold_response_window = true;
+  auto stream = channel_->StartStream(kPour, std::move(options), std::move(callbacks));
+  stream->CloseSend();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(received->load(), 0u);
+  EXPECT_LE(received->load(), kMostAhead);
+  {
+    std::lock_guard lock(held_stream_->mutex);
+    EXPECT_FALSE(held_stream_->sent);  // the server's WhenSent waits for the window
+  }
+  auto until = Clock::now() + 5s;
+  size_t released = 0;
+  while (!record->WaitClosed(1ms) && Clock::now() < until) {
+    size_t now = received->load();
+    stream->Consumed(now - released);
+    released = now;
+  }
+  EXPECT_EQ(received->load(), 8u << 20);
+  std::lock_guard lock(held_stream_->mutex);
+  EXPECT_TRUE(held_stream_->sent);
 }
 
 }  // namespace

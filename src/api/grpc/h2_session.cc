@@ -6,7 +6,10 @@ namespace dapr::grpcapi {
 namespace {
 constexpr size_t kWriteChunk = 64 << 10;
 constexpr int32_t kStreamWindow = 1 << 20;
-constexpr int32_t kConnectionWindow = 16 << 20;
+// Streams that hold their window (a slow reader down the line) keep up to a stream window
+// each from the connection's: the connection's must outlast every stream a peer may open
+// (1000) so that stalled streams never starve the others. Memory is bounded per stream.
+constexpr int32_t kConnectionWindow = 1 << 30;
 }  // namespace
 
 bool AnnounceSettings(nghttp2_session* session,

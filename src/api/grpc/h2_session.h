@@ -11,7 +11,7 @@
 
 namespace dapr::grpcapi {
 
-// Submits our SETTINGS (`extra`, plus a 1 MiB stream window) and a 16 MiB connection window:
+// Submits our SETTINGS (`extra`, plus a 1 MiB stream window) and a 1 GiB connection window:
 // a message of a few hundred KiB arrives in one round trip, and streams do not starve one
 // another. false if nghttp2 refused.
 bool AnnounceSettings(nghttp2_session* session,

@@ -53,6 +53,10 @@ constexpr size_t kMaxHeldBytes = 16u << 20;
 // caller's request bytes are taken from the start and held until the next hop's stream
 // exists (its sidecar may still be being looked up). Holds the caller's stream weakly: the
 // server keeps it while it is open.
+//
+// Flow control both ways: bytes passed on are given back to the sender's HTTP/2 window only
+// once the receiving side has taken them for sending, so a slow reader at one end slows the
+// writer at the other and the relay holds about one window each way.
 class Relay : public std::enable_shared_from_this<Relay> {
  public:
   explicit Relay(const std::shared_ptr<ServerStream>& in) : in_(in) {}
@@ -60,6 +64,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   // From the handler, on the loop.
   void Listen() {
     auto in = in_.lock();
+    in->HoldRequestWindow();
     in->OnRequest([self = shared_from_this()](std::string_view bytes) { self->FromCaller(bytes); },
                   [self = shared_from_this()] { self->CallerDone(); },
                   [self = shared_from_this()] { self->CallerGone(); });
@@ -72,9 +77,14 @@ class Relay : public std::enable_shared_from_this<Relay> {
     callbacks.on_headers = [in](Metadata headers) {
       if (auto caller = in.lock()) caller->SendHeaders(std::move(headers));
     };
-    callbacks.on_data = [in](std::string_view bytes) {
-      if (auto caller = in.lock()) caller->SendData(std::string(bytes));
+    callbacks.on_data = [in, weak = weak_from_this()](std::string_view bytes) {
+      auto caller = in.lock();
+      auto self = weak.lock();
+      if (!caller || !self) return;
+      caller->SendData(std::string(bytes));
+      self->ToCallerQueued(*caller, bytes.size());
     };
+    options.hold_response_window = true;
     callbacks.on_close = [in, on_unreachable = std::move(on_unreachable)](GrpcStatus status, Metadata trailers) {
       if (on_unreachable && status.code == StatusCode::kUnavailable) on_unreachable();
       if (auto caller = in.lock()) caller->End(std::move(status), std::move(trailers));
@@ -82,7 +92,11 @@ class Relay : public std::enable_shared_from_this<Relay> {
     auto out = next.StartStream(std::move(path), std::move(options), std::move(callbacks));
     std::lock_guard lock(mutex_);
     out_ = out;
-    if (!held_.empty() && !out_->Write(std::move(held_))) out_->Cancel();
+    if (!held_.empty()) {
+      size_t n = held_.size();
+      if (!out_->Write(std::move(held_))) out_->Cancel();
+      ToNextHopQueued(n);
+    }
     held_.clear();
     if (cancelled_) out_->Cancel();
     else if (ended_) out_->CloseSend();
@@ -101,6 +115,32 @@ class Relay : public std::enable_shared_from_this<Relay> {
       return held_.append(bytes), void();
     }
     if (!out_->Write(std::string(bytes))) out_->Cancel();  // the next hop does not keep up
+    ToNextHopQueued(bytes.size());
+  }
+
+  // Under mutex_. Request bytes went to the next hop; once it has taken all that is queued,
+  // the caller's window gets them back.
+  void ToNextHopQueued(size_t bytes) {
+    to_next_hop_ += bytes;
+    if (std::exchange(waiting_next_hop_, true)) return;
+    out_->WhenSent([self = shared_from_this()] {
+      std::lock_guard lock(self->mutex_);
+      self->waiting_next_hop_ = false;
+      if (auto caller = self->in_.lock()) caller->Consumed(std::exchange(self->to_next_hop_, 0));
+    });
+  }
+
+  // Answer bytes went to the caller; once it has taken all that is queued, the next hop's
+  // window gets them back.
+  void ToCallerQueued(ServerStream& caller, size_t bytes) {
+    std::lock_guard lock(mutex_);
+    to_caller_ += bytes;
+    if (std::exchange(waiting_caller_, true)) return;
+    caller.WhenSent([self = shared_from_this()] {
+      std::lock_guard lock(self->mutex_);
+      self->waiting_caller_ = false;
+      if (self->out_) self->out_->Consumed(std::exchange(self->to_caller_, 0));
+    });
   }
   void Refuse() {
     cancelled_ = true;
@@ -124,6 +164,11 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::mutex mutex_;
   std::shared_ptr<GrpcClientStream> out_;
   std::string held_;  // request bytes from before out_ existed (bounded by the server)
+  // Bytes passed on and not yet given back to their sender's window, each way.
+  size_t to_next_hop_ = 0;
+  size_t to_caller_ = 0;
+  bool waiting_next_hop_ = false;
+  bool waiting_caller_ = false;
   bool ended_ = false;
   bool cancelled_ = false;
 };

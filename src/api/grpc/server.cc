@@ -80,6 +80,12 @@ class Call final : public ServerCall, public ServerStream, public std::enable_sh
   void SendHeaders(std::vector<std::pair<std::string, std::string>> headers) override;
   void SendData(std::string bytes) override;
   void End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) override;
+  void EndWith(std::string bytes, GrpcStatus status,
+               std::vector<std::pair<std::string, std::string>> trailers) override;
+  void HoldRequestWindow() override { hold_window_ = true; }
+  void Consumed(size_t bytes) override;
+  void WhenSent(std::function<void()> ready) override;
+  void Defer(std::function<void()> fn) override;
   void AddResponseHeader(std::string name, std::string value) override {
     if (finished_.load()) return;
     if (EndsWith(name, "-bin")) value = Base64Encode(value);
@@ -149,6 +155,11 @@ class Call final : public ServerCall, public ServerStream, public std::enable_sh
   std::string out_;  // response bytes not yet taken by nghttp2, from out_at_
   size_t out_at_ = 0;
   bool out_finished_ = false;  // End came: the trailers follow out_
+  // Flow control (HoldRequestWindow): request bytes received and not yet released to the
+  // caller's window; and what runs once out_ has been taken for sending.
+  bool hold_window_ = false;
+  size_t held_ = 0;
+  std::function<void()> when_sent_;
 };
 
 class GrpcServer::Impl : public std::enable_shared_from_this<GrpcServer::Impl> {
@@ -248,7 +259,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
     nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
-    int rv = nghttp2_session_server_new(&session_, callbacks, this);
+    // The window is given back by hand (nghttp2_session_consume): at once for what is
+    // held whole, as it is passed on for a stream that holds its window.
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+      nghttp2_session_callbacks_del(callbacks);
+      return false;
+    }
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+    nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
     return AnnounceSettings(session_, {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams}});
@@ -350,10 +370,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return 0;
   }
 
-  static int OnDataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+  static int OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
                          size_t length, void* user_data) {
     Connection& self = Self(user_data);
     Call* call = self.Find(stream_id);
+    bool held = call && call->streaming_ && call->hold_window_ && !call->finished_.load();
+    if (held) {
+      call->held_ += length;
+    } else {
+      nghttp2_session_consume(session, stream_id, length);
+    }
     if (!call || call->rejected_) return 0;
     if (call->streaming_) {
       std::string_view bytes(reinterpret_cast<const char*>(data), length);
@@ -432,6 +458,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (it == self.calls_.end()) return 0;
     auto call = it->second;
     self.calls_.erase(it);
+    self.ReleaseHeld(*call);
     if (call->deadline_) call->deadline_->cancel();
     if (call->streaming_) return self.StreamGone(*call), 0;
     // A call whose handler runs still counts until it is answered.
@@ -453,13 +480,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (call.on_end_) call.on_end_();
   }
 
-  // The caller reset the stream, or the connection ended, before the answer's end.
+  // What a closing stream still held of the connection's window goes back to it.
+  void ReleaseHeld(Call& call) {
+    if (call.held_ == 0 || closed_) return;
+    nghttp2_session_consume_connection(session_, call.held_);
+    call.held_ = 0;
+  }
+
+  // The stream closed: after its answer, or because the caller reset it or the connection
+  // ended first. What the handler gave (often holding the handler's object, which holds
+  // the call) goes now.
   void StreamGone(Call& call) {
-    if (call.finished_.exchange(true)) return;
-    call.Release();
-    if (auto cancelled = std::move(call.on_cancel_)) cancelled();
+    call.when_sent_ = nullptr;
+    auto cancelled = std::move(call.on_cancel_);
+    call.on_cancel_ = nullptr;
     call.on_data_ = nullptr;
     call.on_end_ = nullptr;
+    if (call.finished_.exchange(true)) return;
+    call.Release();
+    if (cancelled) cancelled();
   }
 
   void StreamHeaders(const std::shared_ptr<Call>& call, std::vector<std::pair<std::string, std::string>> headers) {
@@ -469,12 +508,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!receiving_) Flush();
   }
 
-  void StreamData(const std::shared_ptr<Call>& call, std::string bytes) {
+  void StreamData(const std::shared_ptr<Call>& call, std::string bytes, bool flush = true) {
     if (closed_ || call->out_finished_ || !calls_.count(call->stream_id_)) return;
     if (!call->response_submitted_) SubmitStreamResponse(*call);
     call->out_.append(bytes);
     nghttp2_session_resume_data(session_, call->stream_id_);
+    if (flush && !receiving_) Flush();
+  }
+
+  // Request bytes a held stream passed on go back to the caller's window.
+  void StreamConsumed(const std::shared_ptr<Call>& call, size_t bytes) {
+    if (closed_ || !calls_.count(call->stream_id_)) return;
+    bytes = std::min(bytes, call->held_);
+    call->held_ -= bytes;
+    nghttp2_session_consume(session_, call->stream_id_, bytes);
     if (!receiving_) Flush();
+  }
+
+  void StreamWhenSent(const std::shared_ptr<Call>& call, std::function<void()> ready) {
+    if (closed_ || call->out_finished_ || !calls_.count(call->stream_id_)) return;
+    if (call->out_at_ < call->out_.size()) {
+      call->when_sent_ = std::move(ready);
+      return;
+    }
+    // Posted, not run here: `ready` usually queues more, which must not re-enter this.
+    asio::post(strand(), std::move(ready));
   }
 
   void StreamEnd(const std::shared_ptr<Call>& call, GrpcStatus status,
@@ -514,7 +572,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The answer's bytes as SendData queued them; deferred until more come or End does.
   static ssize_t ReadStreamResponse(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
                                     size_t length, uint32_t* flags, nghttp2_data_source* source,
-                                    void*) {
+                                    void* user_data) {
     auto& call = *static_cast<Call*>(source->ptr);
     size_t n = std::min(length, call.out_.size() - call.out_at_);
     std::memcpy(buffer, call.out_.data() + call.out_at_, n);
@@ -522,6 +580,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (call.out_at_ < call.out_.size()) return static_cast<ssize_t>(n);
     call.out_.clear();
     call.out_at_ = 0;
+    if (call.when_sent_) asio::post(Self(user_data).strand(), std::move(call.when_sent_));
+    call.when_sent_ = nullptr;
     if (!call.out_finished_) return n == 0 ? NGHTTP2_ERR_DEFERRED : static_cast<ssize_t>(n);
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
     if (!SubmitTrailers(session, stream_id, call)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -685,6 +745,19 @@ void Call::SendData(std::string bytes) {
   });
 }
 
+void Call::EndWith(std::string bytes, GrpcStatus status,
+                   std::vector<std::pair<std::string, std::string>> trailers) {
+  if (finished_.exchange(true)) return;
+  Release();
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), bytes = std::move(bytes),
+                                        status = std::move(status), trailers = std::move(trailers)]() mutable {
+    connection->StreamData(self, std::move(bytes), false);
+    connection->StreamEnd(self, std::move(status), std::move(trailers));
+  });
+}
+
 void Call::End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) {
   if (finished_.exchange(true)) return;
   Release();
@@ -694,6 +767,28 @@ void Call::End(GrpcStatus status, std::vector<std::pair<std::string, std::string
                                         trailers = std::move(trailers)]() mutable {
     connection->StreamEnd(self, std::move(status), std::move(trailers));
   });
+}
+
+void Call::Consumed(size_t bytes) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), bytes] {
+    connection->StreamConsumed(self, bytes);
+  });
+}
+
+void Call::WhenSent(std::function<void()> ready) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::dispatch(connection->strand(), [connection, self = shared_from_this(), ready = std::move(ready)]() mutable {
+    connection->StreamWhenSent(self, std::move(ready));
+  });
+}
+
+void Call::Defer(std::function<void()> fn) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  asio::post(connection->strand(), std::move(fn));
 }
 
 void Call::Release() {

@@ -79,11 +79,30 @@ class ServerStream {
   // anything more if the caller resets the stream or the connection ends before End.
   virtual void OnRequest(std::function<void(std::string_view bytes)> data,
                          std::function<void()> end, std::function<void()> cancelled) = 0;
+  // Flow control of the request, chosen by the handler before it returns: the bytes handed
+  // to `data` count against the caller's HTTP/2 window until Consumed releases them, so the
+  // caller gets at most one stream window (1 MiB) ahead of what was passed on. Without it,
+  // bytes are released as they arrive.
+  virtual void HoldRequestWindow() = 0;
+  // From any thread: `bytes` more of what `data` was handed are passed on.
+  virtual void Consumed(size_t bytes) = 0;
+  // `ready` runs once, on the loop, when every byte SendData queued so far has been taken
+  // for sending (the caller's window had room for it): the time to queue more. It does not
+  // run if the call ends first, and a later WhenSent before it ran replaces it. From any
+  // thread.
+  virtual void WhenSent(std::function<void()> ready) = 0;
+  // Runs `fn` on the loop after the bytes (and the end) that came with the current read
+  // have been handed over: a handler can tell a request that ended with its first bytes
+  // from one still arriving.
+  virtual void Defer(std::function<void()> fn) = 0;
   // The answer, from any thread: headers (at most once, first), bytes, then End once.
   // "-bin" metadata values are raw bytes.
   virtual void SendHeaders(std::vector<std::pair<std::string, std::string>> headers) = 0;
   virtual void SendData(std::string bytes) = 0;
   virtual void End(GrpcStatus status, std::vector<std::pair<std::string, std::string>> trailers) = 0;
+  // SendData, then End, in one step: a whole answer leaves in one write.
+  virtual void EndWith(std::string bytes, GrpcStatus status,
+                       std::vector<std::pair<std::string, std::string>> trailers) = 0;
 };
 
 using StreamHandler = std::function<void(std::shared_ptr<ServerStream>)>;

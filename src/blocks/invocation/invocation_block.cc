@@ -80,6 +80,9 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
   }
   if (!self && !remote_) return named(errors::InvokeCause("couldn't find service: " + target->app_id));
   auto policy = PolicyFor(*target, self);
+  // A body read as it comes cannot be sent again: no built-in retry for it (StreamsTo let
+  // it stream only when no other policy applies).
+  if (request.body_reader) policy.connection_retry.reset();
   if (!Guards(policy)) {  // the common case: no copy of the request, no timers
     if (self) return app_channel_->Invoke(std::move(request), std::move(named));
     return remote_->Invoke(*target, std::move(request), std::move(named));
@@ -94,8 +97,8 @@ void InvocationBlock::Invoke(std::string_view target_text, channel::AppRequest r
 }
 
 // A body arriving as a stream goes on as one only to a channel that relays it as it comes
-// (an HTTP app or endpoint) with no policy that may need to send it again. Another app's
-// sidecar gets it whole for now (CallLocal is unary), and so does a gRPC app.
+// (an HTTP app or endpoint, another app's sidecar over CallLocalStream) with no policy that
+// may need to send it again. A gRPC app gets it whole.
 bool InvocationBlock::StreamsTo(std::string_view target_text) const {
   if (external_ && external_->Handles(target_text)) {
     if (!policies_ || !schedule_) return true;
@@ -104,7 +107,11 @@ bool InvocationBlock::StreamsTo(std::string_view target_text) const {
   }
   auto target = ParseInvokeTarget(target_text);
   if (!target.ok()) return true;  // refused without reading the body
-  if (!IsSelf(*target)) return false;
+  if (!IsSelf(*target)) {
+    auto policy = PolicyFor(*target, false);
+    policy.connection_retry.reset();  // a connection that fails fails the call
+    return !Guards(policy);
+  }
   return app_channel_ && app_channel_->StreamsBodies() && !Guards(PolicyFor(*target, true));
 }
 
@@ -150,6 +157,12 @@ resiliency::AppPolicy InvocationBlock::PolicyFor(const InvokeTarget& target, boo
 void InvocationBlock::InvokeLocal(channel::AppRequest request, channel::AppCallback done) const {
   if (!app_channel_) return done(errors::InvokeCause("app channel is not initialized"));
   if (app_healthy_ && !app_healthy_()) return done(errors::InvokeCause("app is not in a healthy state"));
+  if (request.body_reader && !app_channel_->StreamsBodies()) {  // a gRPC app takes it whole
+    return WithWholeBody(std::move(request), std::move(done),
+                         [this](channel::AppRequest whole, channel::AppCallback then) {
+                           InvokeLocal(std::move(whole), std::move(then));
+                         });
+  }
   ContinueTrace(request.headers);
   app_channel_->Invoke(std::move(request), std::move(done));
 }
