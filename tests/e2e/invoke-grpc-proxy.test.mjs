@@ -4,7 +4,7 @@
 // headers and trailers. Both sidecars share a HOME, so they find each other in the registry.
 import assert from "node:assert/strict";
 import path from "node:path";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import grpc from "@grpc/grpc-js";
 import { Daprd, HOOK, T, freePort, tempDir, uid, within } from "./lib/daprd.mjs";
@@ -219,6 +219,30 @@ describe("gRPC proxying of streams, through two sidecars", () => {
     }), "client stream");
     client.close();
     assert.equal(answer, `100:${100 * (64 << 10)}`);
+  });
+
+  test("client streaming: 64 MiB through both sidecars, held back by flow control, in bounded memory", { timeout: 60_000 }, async () => {
+    const client = proxyClient(alpha);
+    const count = 1024;
+    const answer = await within(45_000, new Promise((resolve, reject) => {
+      const call = client.makeClientStreamRequest("/e2e.Echo/Sum", pass, pass, withApp(betaId),
+        (err, response) => (err ? reject(err) : resolve(response.toString())));
+      let i = 0;
+      const pump = () => {
+        while (i < count) {
+          if (!call.write(Buffer.alloc(64 << 10, i++))) return call.once("drain", pump);
+        }
+        call.end();
+      };
+      pump();
+    }), "client stream");
+    client.close();
+    assert.equal(answer, `${count}:${count * (64 << 10)}`);
+    for (const daprd of [alpha, pair.beta]) {
+      const status = readFileSync(`/proc/${daprd.proc.pid}/status`, "utf8");
+      const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) / 1024;
+      assert.ok(peakMb < 40, `${daprd.appId}: peak RSS ${peakMb} MB`);
+    }
   });
 
   test("bidirectional: each message answered as it goes, then the end", T, async () => {
