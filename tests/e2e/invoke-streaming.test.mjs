@@ -124,6 +124,57 @@ async function startApp(port) {
   return server;
 }
 
+// A client that reads nothing of a 200 MiB download through `port` holds the app back well
+// before it has written 64 MiB, with every sidecar in `daprds` in bounded memory; once the
+// client reads, the rest arrives.
+async function assertBackpressure({ port, appId, app, daprds }) {
+  const size = 200 * MiB;
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.pause();
+  socket.write(`GET /v1.0/invoke/${appId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  await waitFor(() => app.progress.written > 0, { what: "the app starts" });
+  await sleep(1000);
+  const stalledAt = app.progress.written;
+  await sleep(500);
+  assert.equal(app.progress.written, stalledAt, "the app kept writing to a client that does not read");
+  assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
+  for (const daprd of daprds) assert.ok(peakRssMb(daprd) < 40, `daprd peak RSS ${peakRssMb(daprd)} MB`);
+  let received = 0;
+  socket.on("data", (chunk) => { received += chunk.length; });
+  socket.resume();
+  await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
+  assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
+  assert.ok(app.progress.done);
+}
+
+// A client that sends 1 MiB of a 10 MiB upload through `port`, then hangs up.
+async function abandonUpload(port, appId) {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.on("error", () => {});
+  socket.write(`POST /v1.0/invoke/${appId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
+  socket.write(pattern(0, MiB));
+  await sleep(100);
+  socket.destroy();
+}
+
+// A chunked upload of `mib` MiB sent through `port` on a raw socket, so that the answer is
+// read whatever the sidecar does with the rest of the body; the whole answer as text.
+async function chunkedUploadAnswer(port, appId, mib) {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.on("error", () => {});
+  let answer = "";
+  socket.on("data", (chunk) => { answer += chunk.toString("latin1"); });
+  const ended = new Promise((resolve) => socket.once("close", resolve));
+  socket.write(`POST /v1.0/invoke/${appId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  for (let i = 0; i < mib; i++) socket.write(`100000\r\n${pattern(0, MiB).toString("latin1")}\r\n`, "latin1");
+  socket.write("0\r\n\r\n");
+  await within(10_000, ended, "the answer and the close");
+  return answer;
+}
+
 // The app and its sidecar, started before a suite's tests and stopped after them.
 function useAppWithSidecar(maxRequestSizeMb) {
   const fixture = {
@@ -207,24 +258,7 @@ describe("streaming of large invocation bodies", () => {
   });
 
   test("a client that does not read holds the app back; once it reads, the rest arrives", BIG, async () => {
-    const size = 200 * MiB;
-    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.pause();
-    socket.write(`GET /v1.0/invoke/${fixture.daprd.appId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    await waitFor(() => fixture.app.progress.written > 0, { what: "the app starts" });
-    await sleep(1000);
-    const stalledAt = fixture.app.progress.written;
-    await sleep(500);
-    assert.equal(fixture.app.progress.written, stalledAt, "the app kept writing to a client that does not read");
-    assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
-    assert.ok(peakRssMb(fixture.daprd) < 40, `daprd peak RSS ${peakRssMb(fixture.daprd)} MB`);
-    let received = 0;
-    socket.on("data", (chunk) => { received += chunk.length; });
-    socket.resume();
-    await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
-    assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
-    assert.ok(fixture.app.progress.done);
+    await assertBackpressure({ port: fixture.daprd.httpPort, appId: fixture.daprd.appId, app: fixture.app, daprds: [fixture.daprd] });
   });
 
   test("an app that drops the connection mid-download: the client's body breaks off; daprd serves on", T, async () => {
@@ -238,13 +272,7 @@ describe("streaming of large invocation bodies", () => {
   });
 
   test("a client that gives up mid-upload: daprd serves the next call", T, async () => {
-    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.on("error", () => {});
-    socket.write(`POST /v1.0/invoke/${fixture.daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
-    socket.write(pattern(0, MiB));
-    await sleep(100);
-    socket.destroy();
+    await abandonUpload(fixture.daprd.httpPort, fixture.daprd.appId);
     const ok = await fetch(url("ok"));
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), "ok");
@@ -262,17 +290,7 @@ describe("streaming and the size limit", () => {
   const { url } = fixture;
 
   test("a chunked upload that grows past --dapr-http-max-request-size: 400 ERR_MALFORMED_REQUEST; the next call works", T, async () => {
-    // Raw chunks, so that the answer is read whatever the sidecar does with the rest.
-    const socket = net.connect(fixture.daprd.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.on("error", () => {});
-    let answer = "";
-    socket.on("data", (chunk) => { answer += chunk.toString("latin1"); });
-    const ended = new Promise((resolve) => socket.once("close", resolve));
-    socket.write(`POST /v1.0/invoke/${fixture.daprd.appId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
-    for (let i = 0; i < 3; i++) socket.write(`100000\r\n${pattern(0, MiB).toString("latin1")}\r\n`, "latin1");
-    socket.write("0\r\n\r\n");
-    await within(10_000, ended, "the answer and the close");
+    const answer = await chunkedUploadAnswer(fixture.daprd.httpPort, fixture.daprd.appId, 3);
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /"errorCode":"ERR_MALFORMED_REQUEST"/);
     const ok = await fetch(url("ok"));
@@ -350,24 +368,7 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
   });
 
   test("a client that does not read holds the other app back (HTTP/2 flow control between the sidecars)", BIG, async () => {
-    const size = 200 * MiB;
-    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.pause();
-    socket.write(`GET /v1.0/invoke/${fixture.calleeId}/method/download?bytes=${size}&length=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    await waitFor(() => fixture.app.progress.written > 0, { what: "the app starts" });
-    await sleep(1000);
-    const stalledAt = fixture.app.progress.written;
-    await sleep(500);
-    assert.equal(fixture.app.progress.written, stalledAt, "the app kept writing to a client that does not read");
-    assert.ok(stalledAt < 64 * MiB, `the app wrote ${stalledAt} bytes before it was held back`);
-    assert.ok(bounded(), peaks());
-    let received = 0;
-    socket.on("data", (chunk) => { received += chunk.length; });
-    socket.resume();
-    await within(60_000, new Promise((resolve) => socket.once("end", resolve)), "the whole download");
-    assert.ok(received > size, `received ${received} bytes (head and body), body alone is ${size}`);
-    assert.ok(fixture.app.progress.done);
+    await assertBackpressure({ port: fixture.caller.httpPort, appId: fixture.calleeId, app: fixture.app, daprds: [fixture.caller, fixture.callee] });
   });
 
   test("the other app drops the connection mid-download: the client's body breaks off; both sidecars serve on", T, async () => {
@@ -379,13 +380,7 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
   });
 
   test("a client that gives up mid-upload: the next call through both sidecars works", T, async () => {
-    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.on("error", () => {});
-    socket.write(`POST /v1.0/invoke/${fixture.calleeId}/method/hash HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * MiB}\r\n\r\n`);
-    socket.write(pattern(0, MiB));
-    await sleep(100);
-    socket.destroy();
+    await abandonUpload(fixture.caller.httpPort, fixture.calleeId);
     const ok = await fetch(url("ok"));
     assert.equal(await ok.text(), "ok");
   });
@@ -415,16 +410,7 @@ describe("the SDK through two sidecars with large bodies, and the size limit", (
   }
 
   test("a chunked upload past the limit: 400 ERR_MALFORMED_REQUEST from the caller's sidecar; the next call works", T, async () => {
-    const socket = net.connect(fixture.caller.httpPort, "127.0.0.1");
-    await new Promise((resolve) => socket.once("connect", resolve));
-    socket.on("error", () => {});
-    let answer = "";
-    socket.on("data", (chunk) => { answer += chunk.toString("latin1"); });
-    const ended = new Promise((resolve) => socket.once("close", resolve));
-    socket.write(`POST /v1.0/invoke/${fixture.calleeId}/method/hash HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
-    for (let i = 0; i < 20; i++) socket.write(`100000\r\n${pattern(0, MiB).toString("latin1")}\r\n`, "latin1");
-    socket.write("0\r\n\r\n");
-    await within(10_000, ended, "the answer and the close");
+    const answer = await chunkedUploadAnswer(fixture.caller.httpPort, fixture.calleeId, 20);
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /"errorCode":"ERR_MALFORMED_REQUEST"/);
     const ok = await fetch(url("ok"));

@@ -493,16 +493,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, &OnFrameNotSent);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
-    // The window is given back by hand (nghttp2_session_consume): at once for what is
-    // held whole, as it is passed on for a stream that holds its window.
-    nghttp2_option* option = nullptr;
-    if (nghttp2_option_new(&option) != 0) {
-      nghttp2_session_callbacks_del(callbacks);
-      return false;
-    }
-    nghttp2_option_set_no_auto_window_update(option, 1);
-    int rv = nghttp2_session_client_new2(&session_, callbacks, this, option);
-    nghttp2_option_del(option);
+    int rv = NewSession(H2Side::kClient, &session_, callbacks, this);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) return false;
     return AnnounceSettings(session_, {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}});

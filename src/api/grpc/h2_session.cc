@@ -12,6 +12,17 @@ constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 1 << 30;
 }  // namespace
 
+int NewSession(H2Side side, nghttp2_session** session, const nghttp2_session_callbacks* callbacks,
+               void* user_data) {
+  nghttp2_option* option = nullptr;
+  if (int rv = nghttp2_option_new(&option); rv != 0) return rv;
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  int rv = side == H2Side::kServer ? nghttp2_session_server_new2(session, callbacks, user_data, option)
+                                   : nghttp2_session_client_new2(session, callbacks, user_data, option);
+  nghttp2_option_del(option);
+  return rv;
+}
+
 bool AnnounceSettings(nghttp2_session* session,
                       std::initializer_list<nghttp2_settings_entry> extra) {
   std::vector<nghttp2_settings_entry> settings(extra);

@@ -11,6 +11,14 @@
 
 namespace dapr::grpcapi {
 
+enum class H2Side { kClient, kServer };
+
+// A session whose receive windows are given back by hand (nghttp2_session_consume): at once
+// for what is held whole, and, for a stream that holds its window, as the bytes are passed
+// on. nghttp2's error code, 0 on success.
+int NewSession(H2Side side, nghttp2_session** session, const nghttp2_session_callbacks* callbacks,
+               void* user_data);
+
 // Submits our SETTINGS (`extra`, plus a 1 MiB stream window) and a 1 GiB connection window:
 // a message of a few hundred KiB arrives in one round trip, and streams do not starve one
 // another. false if nghttp2 refused.
