@@ -61,7 +61,7 @@ class LocalStreamCall : public std::enable_shared_from_this<LocalStreamCall> {
         }
         if (auto body = body_.lock()) {
           body->Push(std::move(*frame.mutable_payload()->mutable_data()), std::exchange(wire_, 0));
-        } else {
+        } else if (!streaming_) {  // a body given up takes nothing more
           gathered_.append(frame.payload().data());
         }
       }
