@@ -5,10 +5,13 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "dapr/status.h"
 
@@ -73,6 +76,25 @@ inline Status SqliteExec(sqlite3* db, const std::string& sql) {
     return Internal("sqlite: " + message);
   }
   return Status::Ok();
+}
+
+// Runs a schema set-up statement (journal mode, CREATE ... IF NOT EXISTS) that may collide with
+// another process setting up the same file: sidecars started together on a fresh ~/.dapr race
+// to create it. SQLite answers some of those collisions with SQLITE_BUSY at once, without the
+// busy handler (switching the journal to WAL; a schema read that must become a write while
+// another connection writes), so this waits and tries again itself, for at most `wait`.
+// Start-up only: it sleeps on the calling thread.
+inline Status SqliteExecSetUp(sqlite3* db, const std::string& sql, std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  std::chrono::milliseconds pause(5);
+  while (true) {
+    Status status = SqliteExec(db, sql);
+    int code = sqlite3_errcode(db) & 0xff;
+    if (status.ok() || (code != SQLITE_BUSY && code != SQLITE_LOCKED)) return status;
+    if (std::chrono::steady_clock::now() + pause > deadline) return status;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace dapr::components

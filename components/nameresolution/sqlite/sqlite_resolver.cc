@@ -112,7 +112,9 @@ Result<SqliteResolver::Settings> SqliteResolver::ParseSettings(const ComponentMe
   return settings;
 }
 
-Status SqliteResolver::Exec(const std::string& sql) { return components::SqliteExec(db_, sql); }
+Status SqliteResolver::Exec(const std::string& sql) {
+  return components::SqliteExecSetUp(db_, sql, settings_.lock_wait);
+}
 
 Status SqliteResolver::Open() {
   // daprd's default lives in ~/.dapr, which may not exist yet on a fresh machine.

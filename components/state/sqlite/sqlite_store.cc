@@ -64,7 +64,7 @@ Status SqliteStore::Init(const ComponentMetadata& metadata) {
             " expiration_time INTEGER, update_time INTEGER)",
         "CREATE INDEX IF NOT EXISTS " + table_ + "_expiration ON " + table_ +
             " (expiration_time)"}) {
-    Status status = Exec(sql);
+    Status status = components::SqliteExecSetUp(db_, sql, *busy);
     if (!status.ok()) return status;
   }
   if (cleanup->count() > 0) {
