@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   app.add_option("--mode", options.mode, "standalone or kubernetes")->check(CLI::IsMember({"standalone", "kubernetes"}));
   app.add_option("--dapr-graceful-shutdown-seconds", options.graceful_shutdown_seconds, "Max drain time");
   app.add_option("--busy-poll-us", options.busy_poll_us,
-                 "dapr-cpp: spin this long for the next event before sleeping (lower latency, more CPU)")
+                 "dapr-cpp: under dense traffic, spin up to this long for the next event before sleeping (0: never)")
       ->check(CLI::Range(0, 10000));
   app.add_flag("--build-info", build_info, "Print build information and exit");
 

@@ -44,5 +44,46 @@ TEST_P(RunLoopTest, ReturnsWhenStoppedFromAnotherThread) {
 
 INSTANTIATE_TEST_SUITE_P(SpinBudgets, RunLoopTest, ::testing::Values(0us, 50us, 100ms));
 
+TEST(SpinPolicy, AnIdleLoopDoesNotSpin) {
+  SpinPolicy policy(100us);
+  EXPECT_FALSE(policy.ShouldSpin());
+  for (int i = 0; i < 100; ++i) policy.Waited(1ms);  // requests far apart
+  EXPECT_FALSE(policy.ShouldSpin());
+}
+
+TEST(SpinPolicy, SpinsAfterARunOfQuickEventsAndStopsAtTheFirstMiss) {
+  SpinPolicy policy(100us);
+  int quick = 0;
+  while (!policy.ShouldSpin() && quick < 100) {
+    policy.Waited(30us);  // a fast store's answer, a closed-loop client's next request
+    ++quick;
+  }
+  EXPECT_TRUE(policy.ShouldSpin());
+  EXPECT_GE(quick, 10);  // not on the first quick event after idling
+  EXPECT_LE(quick, 20);
+  for (int i = 0; i < 100; ++i) policy.Waited(30us);  // dense traffic goes on
+  policy.Waited(100us);  // a spin that found nothing: the budget is not "within"
+  EXPECT_FALSE(policy.ShouldSpin());
+  policy.Waited(30us);
+  EXPECT_TRUE(policy.ShouldSpin());  // a single miss in dense traffic: one quick event resumes
+}
+
+TEST(SpinPolicy, AlternatingQuickAndSlowEventsDoNotSpin) {
+  // A request-answer pattern with requests far apart: the store answers fast, the next
+  // request comes late. Spinning would waste the budget after every answer.
+  SpinPolicy policy(100us);
+  for (int i = 0; i < 200; ++i) {
+    policy.Waited(30us);
+    policy.Waited(900us);
+    EXPECT_FALSE(policy.ShouldSpin()) << "after pair " << i;
+  }
+}
+
+TEST(SpinPolicy, AZeroBudgetNeverSpins) {
+  SpinPolicy policy(0us);
+  for (int i = 0; i < 100; ++i) policy.Waited(0us);
+  EXPECT_FALSE(policy.ShouldSpin());
+}
+
 }  // namespace
 }  // namespace dapr

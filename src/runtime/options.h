@@ -44,7 +44,7 @@ struct Options {
   std::string app_namespace;  // NAMESPACE
   std::string home;           // HOME, for ~/.dapr
   size_t worker_threads = 16;
-  int busy_poll_us = 0;  // event-loop spin before sleeping (common/run_loop.h); 0: off
+  int busy_poll_us = 100;  // event-loop spin budget while it pays (common/run_loop.h); 0: off
 };
 
 }  // namespace dapr::runtime

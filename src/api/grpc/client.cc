@@ -431,7 +431,23 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     streams_[stream_id] = call;
     call_streams_[call.get()] = stream_id;
+    if (call->stream && call->stream->out.empty() && !call->stream->send_closed) {
+      stream_awaits_bytes_ = true;
+    }
     return true;
+  }
+
+  // After Submit: a stream started with nothing to send yet usually gets its first bytes from
+  // a handler already queued (StartStream, then Write at once), so its HEADERS wait for them
+  // and both leave in one write: one system call here, one wake-up at the server.
+  void FlushSubmitted() {
+    if (!std::exchange(stream_awaits_bytes_, false)) return Flush();
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->Flush();
+    });
   }
 
   // Ends a call before its answer (its deadline passed): the server is told with
@@ -775,6 +791,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool closed_ = false;
   bool draining_ = false;  // GOAWAY received, or stream ids used up
   bool writing_ = false;
+  bool stream_awaits_bytes_ = false;  // see FlushSubmitted
+  bool flush_posted_ = false;
   bool receiving_ = false;  // inside nghttp2_session_mem_recv
   bool connect_timed_out_ = false;
   std::unordered_map<int32_t, std::shared_ptr<ClientCall>> streams_;
@@ -978,7 +996,7 @@ void Http2Channel::Pump() {
     if (!current_->Submit(call)) waiting_.push_front(std::move(call));  // out of stream ids
   }
   // Kept alive across Flush, which may close it.
-  if (auto connection = current_; connection && connection->ready()) connection->Flush();
+  if (auto connection = current_; connection && connection->ready()) connection->FlushSubmitted();
 }
 
 void Http2Channel::ConnectionClosed(ClientConnection* connection, bool was_ready,

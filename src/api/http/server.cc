@@ -145,6 +145,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     // Synchronous writes (see Write) must never wait; asynchronous ones are unaffected.
     beast::error_code ignored;
     stream_.socket().non_blocking(true, ignored);
+    // Beast reads at most what the buffer has room for (512 bytes when it is new): a typical
+    // request (headers and a small body) should come in one read, not three.
+    buffer_.reserve(kReadBufferBytes);
     ReadRequest();
   }
 
@@ -495,6 +498,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  static constexpr size_t kReadBufferBytes = 8192;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
