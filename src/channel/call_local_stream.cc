@@ -34,6 +34,11 @@ class LocalStreamClient : public std::enable_shared_from_this<LocalStreamClient>
     std::string body = std::move(request.body);
     internals::InternalInvokeRequestStream first;
     *first.mutable_request() = ToInternalRequest(std::move(request));
+    if (body_reader) {
+      if (auto length = body_reader->Length()) {
+        PutContentLength(*length, *first.mutable_request()->mutable_metadata());
+      }
+    }
     if (!body.empty()) {
       first.mutable_payload()->set_data(std::move(body));
       first.mutable_payload()->set_seq(0);
@@ -91,8 +96,10 @@ class LocalStreamClient : public std::enable_shared_from_this<LocalStreamClient>
     answered_ = true;
     streaming_ = true;
     auto stream = stream_;
-    auto body = std::make_shared<PayloadBody>(PayloadBody::Hooks{
-        [stream](size_t wire) { stream->Consumed(wire); }, [stream] { stream->Cancel(); }});
+    auto length = TakeContentLength(*response_.mutable_headers());
+    auto body = std::make_shared<PayloadBody>(
+        PayloadBody::Hooks{[stream](size_t wire) { stream->Consumed(wire); }, [stream] { stream->Cancel(); }},
+        length);
     if (!gathered_.empty()) body->Push(std::move(gathered_), 0);
     gathered_.clear();
     body_ = body;
@@ -115,6 +122,7 @@ class LocalStreamClient : public std::enable_shared_from_this<LocalStreamClient>
     if (!have_response_) {
       return Answer({StatusCode::kInternal, "the app's sidecar ended the call without an answer", {}}, {});
     }
+    TakeContentLength(*response_.mutable_headers());  // a whole body has its own
     AppResponse answer = FromInternalResponse(response_);
     answer.body = std::move(gathered_);
     Answer(std::move(status), std::move(answer));

@@ -2,8 +2,12 @@
 
 #include "channel/http_verb.h"
 
+#include <boost/beast/core/string.hpp>
+
 namespace dapr::channel {
 namespace {
+
+namespace beast = boost::beast;
 
 namespace common = ::dapr::proto::common::v1;
 using StringListMap = google::protobuf::Map<std::string, internals::ListStringValue>;
@@ -25,6 +29,17 @@ HeaderList TakeHeaders(StringListMap& in) {
     out.emplace_back(name, std::move(joined));
   }
   return out;
+}
+
+// Digits only, and no more of them than a 64-bit size takes.
+std::optional<uint64_t> ParseLength(const std::string& text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
 }
 
 }  // namespace
@@ -73,6 +88,26 @@ AppResponse FromInternalResponse(internals::InternalInvokeResponse& response) {
   out.content_type = std::move(*message.mutable_content_type());
   out.body = std::move(*message.mutable_data()->mutable_value());
   return out;
+}
+
+void PutContentLength(uint64_t length, InternalMetadata& metadata) {
+  auto& list = metadata["content-length"];
+  list.clear_values();
+  list.add_values(std::to_string(length));
+}
+
+std::optional<uint64_t> TakeContentLength(InternalMetadata& metadata) {
+  std::optional<uint64_t> length;
+  for (auto it = metadata.begin(); it != metadata.end();) {
+    if (!beast::iequals(it->first, "content-length")) {
+      ++it;
+      continue;
+    }
+    const auto& values = it->second.values();
+    if (!length && values.size() == 1) length = ParseLength(values[0]);
+    it = metadata.erase(it);
+  }
+  return length;
 }
 
 }  // namespace dapr::channel

@@ -21,11 +21,24 @@ PayloadBody::~PayloadBody() {
   if (!ended_delivered_ && hooks_.give_up) hooks_.give_up();
 }
 
+namespace {
+Status LengthMismatch(uint64_t announced) {
+  return Status(StatusCode::kInvalidArgument,
+                "the body does not match its content-length of " + std::to_string(announced));
+}
+}  // namespace
+
 void PayloadBody::Push(std::string bytes, size_t wire_bytes) {
   {
     std::lock_guard lock(mutex_);
     if (end_) return;
-    pieces_.push_back({std::move(bytes), wire_bytes});
+    pushed_ += bytes.size();
+    if (length_ && pushed_ > *length_) {
+      // What is queued is not handed on: a reader must not take a part of a wrong body.
+      end_ = LengthMismatch(*length_);
+    } else {
+      pieces_.push_back({std::move(bytes), wire_bytes});
+    }
   }
   Deliver();
 }
@@ -34,6 +47,7 @@ void PayloadBody::Finish(Status status) {
   {
     std::lock_guard lock(mutex_);
     if (end_) return;
+    if (status.ok() && length_ && pushed_ != *length_) status = LengthMismatch(*length_);
     end_ = std::move(status);
   }
   Deliver();

@@ -29,7 +29,10 @@ class PayloadBody final : public BodyReader {
     std::function<void(size_t wire_bytes)> consumed;
     std::function<void()> give_up;
   };
-  explicit PayloadBody(Hooks hooks) : hooks_(std::move(hooks)) {}
+  // length: the body's size as the sender announced it (content-length), if it did; a body
+  // that turns out longer or shorter breaks off with an error instead of ending.
+  explicit PayloadBody(Hooks hooks, std::optional<uint64_t> length = std::nullopt)
+      : hooks_(std::move(hooks)), length_(length) {}
   ~PayloadBody() override;
 
   // From the stream, in order; nothing after Finish.
@@ -37,7 +40,7 @@ class PayloadBody final : public BodyReader {
   // The end of the body: OK, or why it broke off.
   void Finish(Status status);
 
-  std::optional<uint64_t> Length() const override { return std::nullopt; }
+  std::optional<uint64_t> Length() const override { return length_; }
   void Read(std::function<void(Status, BodyPiece)> got) override;
 
  private:
@@ -49,6 +52,8 @@ class PayloadBody final : public BodyReader {
   void Deliver();
 
   Hooks hooks_;
+  const std::optional<uint64_t> length_;
+  uint64_t pushed_ = 0;  // body bytes so far, to hold them to length_
   std::mutex mutex_;
   std::deque<Piece> pieces_;
   std::optional<Status> end_;

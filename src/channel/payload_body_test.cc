@@ -70,6 +70,43 @@ TEST(PayloadBodyTest, ABrokenStreamBreaksTheBodyOff) {
   EXPECT_EQ(got.status.code(), StatusCode::kCancelled);
 }
 
+TEST(PayloadBodyTest, AnAnnouncedLengthIsKeptAndAMatchingBodyEnds) {
+  auto body = std::make_shared<PayloadBody>(PayloadBody::Hooks{}, 5);
+  EXPECT_EQ(body->Length(), std::optional<uint64_t>(5));
+  body->Push("abc", 3);
+  body->Push("de", 2);
+  body->Finish(Status::Ok());
+  Got first, second;
+  body->Read(Into(first));
+  body->Read(Into(second));
+  EXPECT_EQ(first.piece.bytes + second.piece.bytes, "abcde");
+  EXPECT_TRUE(second.status.ok());
+  EXPECT_TRUE(second.piece.last);
+}
+
+TEST(PayloadBodyTest, ABodyShorterThanItsLengthBreaksOffInsteadOfEnding) {
+  auto body = std::make_shared<PayloadBody>(PayloadBody::Hooks{}, 10);
+  body->Push("abc", 3);
+  body->Finish(Status::Ok());
+  Got first;
+  body->Read(Into(first));
+  EXPECT_EQ(first.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(first.status.message().find("content-length"), std::string::npos);
+}
+
+TEST(PayloadBodyTest, ABodyLongerThanItsLengthBreaksOffAndItsExcessIsNotHandedOn) {
+  auto body = std::make_shared<PayloadBody>(PayloadBody::Hooks{}, 4);
+  body->Push("abc", 3);
+  Got first;
+  body->Read(Into(first));
+  EXPECT_EQ(first.piece.bytes, "abc");
+  body->Push("defg", 4);  // 7 > 4
+  Got second;
+  body->Read(Into(second));
+  EXPECT_EQ(second.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(second.piece.bytes.empty());
+}
+
 TEST(PayloadBodyTest, DroppedBeforeItsEndItGivesUpAndNotAfter) {
   int gave_up = 0;
   {

@@ -385,6 +385,27 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
     assert.equal(await ok.text(), "ok");
   });
 
+  test("an upload with a Content-Length reaches the other app with it, not chunked", BIG, async () => {
+    const size = 24 * MiB + 123;
+    const response = await fetch(url("hash"), { method: "PUT", body: pattern(0, size) });
+    assert.equal(response.status, 200);
+    const seen = await response.json();
+    assert.equal(seen.length, size);
+    assert.equal(seen.contentLength, String(size));
+    assert.equal(seen.transferEncoding, null);
+    assert.equal(seen.sha256, patternHash(size));
+  });
+
+  test("a download with a Content-Length from the other app keeps it through both sidecars", BIG, async () => {
+    const size = 8 * MiB + 1;
+    const response = await fetch(url(`download?bytes=${size}&length=1`));
+    assert.equal(response.headers.get("content-length"), String(size));
+    assert.equal(response.headers.get("transfer-encoding"), null);
+    const got = await hashOf(response);
+    assert.equal(got.length, size);
+    assert.equal(got.sha256, patternHash(size));
+  });
+
   test("a small answer still comes back with a Content-Length", T, async () => {
     const response = await fetch(url("download?bytes=1000&length=1"));
     assert.equal(response.headers.get("content-length"), "1000");

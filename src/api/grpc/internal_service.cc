@@ -77,8 +77,9 @@ class LocalStreamCall : public std::enable_shared_from_this<LocalStreamCall> {
     if (invoked_ || failed_ || ended_) return;
     invoked_ = true;
     streaming_ = true;
-    auto body = std::make_shared<channel::PayloadBody>(channel::PayloadBody::Hooks{
-        [call = call_](size_t wire) { call->Consumed(wire); }, {}});
+    auto length = channel::TakeContentLength(*request_.mutable_metadata());
+    auto body = std::make_shared<channel::PayloadBody>(
+        channel::PayloadBody::Hooks{[call = call_](size_t wire) { call->Consumed(wire); }, {}}, length);
     if (!gathered_.empty()) body->Push(std::move(gathered_), 0);
     gathered_.clear();
     body_ = body;
@@ -98,6 +99,7 @@ class LocalStreamCall : public std::enable_shared_from_this<LocalStreamCall> {
       return;
     }
     invoked_ = true;
+    channel::TakeContentLength(*request_.mutable_metadata());  // a whole body has its own
     channel::AppRequest request = channel::FromInternalRequest(request_);
     request.body = std::move(gathered_);
     Invoke(std::move(request));
@@ -124,6 +126,9 @@ class LocalStreamCall : public std::enable_shared_from_this<LocalStreamCall> {
     auto streamed = std::move(app.body_reader);
     channel::internals::InternalInvokeResponseStream first;
     *first.mutable_response() = channel::ToInternalResponse(std::move(app));
+    if (streamed) {
+      if (auto length = streamed->Length()) channel::PutContentLength(*length, *first.mutable_response()->mutable_headers());
+    }
     uint64_t seq = 0;
     if (!body.empty()) {  // a whole body's first piece comes with the response
       first.mutable_payload()->set_data(body.substr(0, kPayloadChunk));
