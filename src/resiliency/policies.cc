@@ -48,7 +48,25 @@ Result<Policies> Policies::Build(const std::vector<ResiliencySpec>& specs,
     if (!AppliesTo(spec, own_app_id)) continue;
     if (Status s = policies.Merge(spec); !s.ok()) return s;
   }
+  policies.Resolve();
   return policies;
+}
+
+void Policies::Resolve() {
+  resolved_apps_.clear();
+  for (const auto& [app_id, names] : apps_) resolved_apps_[app_id] = Named(names, false);
+  resolved_default_ = Named(DefaultAppPolicyNames(), true);
+}
+
+Policies::PolicyWithoutBreaker Policies::Named(const PolicyNames& names, bool built_in_retry) const {
+  PolicyWithoutBreaker out;
+  if (built_in_retry) out.policy.connection_retry = std::make_shared<const RetryPolicy>(BuiltInServiceRetry());
+  if (auto timeout = timeouts_.find(names.timeout); timeout != timeouts_.end()) {
+    out.policy.timeout = timeout->second;
+  }
+  out.policy.retry = RetryNamed(names.retry);
+  if (breakers_.contains(names.circuit_breaker)) out.breaker = names.circuit_breaker;
+  return out;
 }
 
 Status Policies::Merge(const ResiliencySpec& spec) {
@@ -66,18 +84,10 @@ Status Policies::Merge(const ResiliencySpec& spec) {
 }
 
 AppPolicy Policies::ForApp(const std::string& app_id) const {
-  AppPolicy policy;
-  PolicyNames names;
-  if (auto target = apps_.find(app_id); target != apps_.end()) {
-    names = target->second;
-  } else {
-    names = DefaultAppPolicyNames();
-    policy.connection_retry = BuiltInServiceRetry();
-  }
-  if (auto timeout = timeouts_.find(names.timeout); timeout != timeouts_.end())
-    policy.timeout = timeout->second;
-  policy.retry = RetryNamed(names.retry);
-  policy.circuit_breaker = BreakerFor(app_id, names.circuit_breaker);
+  auto named = resolved_apps_.find(app_id);
+  const PolicyWithoutBreaker& resolved = named != resolved_apps_.end() ? named->second : resolved_default_;
+  AppPolicy policy = resolved.policy;
+  if (!resolved.breaker.empty()) policy.circuit_breaker = BreakerFor(app_id, resolved.breaker);
   return policy;
 }
 
@@ -86,10 +96,10 @@ PolicyNames Policies::DefaultAppPolicyNames() const {
           FirstDefined(breakers_, "CircuitBreaker")};
 }
 
-std::optional<RetryPolicy> Policies::RetryNamed(const std::string& name) const {
+std::shared_ptr<const RetryPolicy> Policies::RetryNamed(const std::string& name) const {
   auto retry = retries_.find(name);
-  if (retry == retries_.end()) return std::nullopt;
-  return RetryPolicy(retry->second, random_);
+  if (retry == retries_.end()) return nullptr;
+  return std::make_shared<const RetryPolicy>(retry->second, random_);
 }
 
 std::shared_ptr<CircuitBreaker> Policies::BreakerFor(const std::string& app_id,

@@ -18,15 +18,16 @@
 namespace dapr::resiliency {
 
 // What guards one service-invocation call to an app.
+// Cheap to copy (shared, immutable parts): one is taken for every call.
 struct AppPolicy {
   std::optional<std::chrono::nanoseconds> timeout;
-  std::optional<RetryPolicy> retry;
+  std::shared_ptr<const RetryPolicy> retry;  // null: none
   std::shared_ptr<CircuitBreaker> circuit_breaker;  // null: none
   // Dapr's built-in retry of a failed sidecar-to-sidecar hop (gRPC UNAVAILABLE or
   // UNAUTHENTICATED only): constant 1 s, 3 retries, overridable by a retry policy named
   // DaprBuiltInServiceRetries (never below 3 retries). Present only when no app target names
   // this app; any target turns it off, as in Dapr. It wraps the connection, inside `retry`.
-  std::optional<RetryPolicy> connection_retry;
+  std::shared_ptr<const RetryPolicy> connection_retry;  // null: none
 };
 
 inline constexpr std::string_view kBuiltInServiceRetries = "DaprBuiltInServiceRetries";
@@ -51,9 +52,18 @@ class Policies {
     std::map<std::string, std::shared_ptr<CircuitBreaker>> by_app;
   };
 
+  // An app's policy before its circuit breaker (one per app id) is added.
+  struct PolicyWithoutBreaker {
+    AppPolicy policy;
+    std::string breaker;  // the circuit breaker policy's name; empty: none
+  };
+
   Policies() = default;
   Status Merge(const ResiliencySpec& spec);
-  std::optional<RetryPolicy> RetryNamed(const std::string& name) const;
+  // After the last Merge: what every call to an app would otherwise look up again.
+  void Resolve();
+  PolicyWithoutBreaker Named(const PolicyNames& names, bool built_in_retry) const;
+  std::shared_ptr<const RetryPolicy> RetryNamed(const std::string& name) const;
   PolicyNames DefaultAppPolicyNames() const;
   std::shared_ptr<CircuitBreaker> BreakerFor(const std::string& app_id,
                                              const std::string& policy) const;
@@ -68,6 +78,9 @@ class Policies {
   std::map<std::string, BreakerTemplate> breakers_;
   std::map<std::string, PolicyNames> apps_;
   RandomSource random_;
+  // Resolved once (Resolve): the policy of each app target, and that of every other app.
+  std::map<std::string, PolicyWithoutBreaker, std::less<>> resolved_apps_;
+  PolicyWithoutBreaker resolved_default_;
   std::unique_ptr<BreakerTable> breaker_table_ = std::make_unique<BreakerTable>();
 };
 

@@ -40,25 +40,25 @@ TEST(ResiliencyPoliciesTest, NamedTargetGetsItsPoliciesAndNoBuiltInRetry) {
   const Policies policies = Build({Parse(kNamed)});
   const AppPolicy app = policies.ForApp("appA");
   EXPECT_EQ(app.timeout, 5s);
-  ASSERT_TRUE(app.retry.has_value());
+  ASSERT_TRUE(app.retry != nullptr);
   EXPECT_EQ(app.retry->DelayBeforeAttempt(1), 10ms);
   ASSERT_NE(app.circuit_breaker, nullptr);
-  EXPECT_FALSE(app.connection_retry.has_value());
+  EXPECT_FALSE(app.connection_retry != nullptr);
 }
 
 TEST(ResiliencyPoliciesTest, AnyTargetTurnsTheBuiltInRetryOff) {
   const AppPolicy app = Build({Parse(kNamed)}).ForApp("timeoutOnly");
   EXPECT_EQ(app.timeout, 5s);
-  EXPECT_FALSE(app.retry.has_value());
-  EXPECT_FALSE(app.connection_retry.has_value());
+  EXPECT_FALSE(app.retry != nullptr);
+  EXPECT_FALSE(app.connection_retry != nullptr);
 }
 
 TEST(ResiliencyPoliciesTest, AppWithoutTargetGetsOnlyTheBuiltInRetry) {
   const AppPolicy app = Build({Parse(kNamed)}).ForApp("appC");
   EXPECT_FALSE(app.timeout.has_value());
-  EXPECT_FALSE(app.retry.has_value());
+  EXPECT_FALSE(app.retry != nullptr);
   EXPECT_EQ(app.circuit_breaker, nullptr);
-  ASSERT_TRUE(app.connection_retry.has_value());
+  ASSERT_TRUE(app.connection_retry != nullptr);
   EXPECT_EQ(app.connection_retry->DelayBeforeAttempt(1), 1s);
   EXPECT_EQ(app.connection_retry->DelayBeforeAttempt(3), 1s);
   EXPECT_EQ(app.connection_retry->DelayBeforeAttempt(4), std::nullopt);
@@ -69,7 +69,7 @@ TEST(ResiliencyPoliciesTest, AppWithoutTargetGetsOnlyTheBuiltInRetry) {
 
 TEST(ResiliencyPoliciesTest, NoDocumentsAtAllStillRetriesConnections) {
   const AppPolicy app = Build({}).ForApp("anyone");
-  EXPECT_TRUE(app.connection_retry.has_value());
+  EXPECT_TRUE(app.connection_retry != nullptr);
 }
 
 TEST(ResiliencyPoliciesTest, BuiltInRetryCanBeStrengthenedNotWeakened) {
@@ -107,10 +107,10 @@ spec:
 )");
   const AppPolicy app = Build({defaults}).ForApp("appC");
   EXPECT_EQ(app.timeout, 3s);  // the App-level default beats the global one
-  ASSERT_TRUE(app.retry.has_value());
+  ASSERT_TRUE(app.retry != nullptr);
   EXPECT_EQ(app.retry->DelayBeforeAttempt(1), 1s);
   EXPECT_NE(app.circuit_breaker, nullptr);
-  EXPECT_TRUE(app.connection_retry.has_value());  // defaults do not turn the built-in off
+  EXPECT_TRUE(app.connection_retry != nullptr);  // defaults do not turn the built-in off
 }
 
 TEST(ResiliencyPoliciesTest, OneBreakerPerAppIsKept) {
@@ -146,8 +146,8 @@ spec:
 TEST(ResiliencyPoliciesTest, DocumentsScopedToOtherAppsAreSkipped) {
   auto scoped = Parse(kNamed);
   scoped.scopes = {"someone-else"};
-  EXPECT_TRUE(Build({scoped}, "me").ForApp("appA").connection_retry.has_value());
-  EXPECT_FALSE(Build({scoped}, "someone-else").ForApp("appA").connection_retry.has_value());
+  EXPECT_TRUE(Build({scoped}, "me").ForApp("appA").connection_retry != nullptr);
+  EXPECT_FALSE(Build({scoped}, "someone-else").ForApp("appA").connection_retry != nullptr);
 }
 
 }  // namespace

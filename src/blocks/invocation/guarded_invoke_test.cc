@@ -70,7 +70,7 @@ TEST(GuardedInvoke, RetriesUntilTheAppAnswersWell) {
   ManualTimers timers;
   ScriptedApp app{{Status(500), Status(503), Status(200)}};
   resiliency::AppPolicy policy;
-  policy.retry = ConstantRetry(5);
+  policy.retry = std::make_shared<const resiliency::RetryPolicy>(ConstantRetry(5));
   auto result = Invoke(policy, timers, app.attempt());
   ASSERT_TRUE(result && result->ok());
   EXPECT_EQ((*result)->status, 200);
@@ -81,7 +81,7 @@ TEST(GuardedInvoke, ReturnsTheAppsLastAnswerWhenRetriesRunOut) {
   ManualTimers timers;
   ScriptedApp app{{Status(503)}};
   resiliency::AppPolicy policy;
-  policy.retry = ConstantRetry(2);
+  policy.retry = std::make_shared<const resiliency::RetryPolicy>(ConstantRetry(2));
   auto result = Invoke(policy, timers, app.attempt());
   ASSERT_TRUE(result && result->ok());
   EXPECT_EQ((*result)->status, 503);
@@ -92,7 +92,7 @@ TEST(GuardedInvoke, RetriesWaitTheConfiguredDelay) {
   ManualTimers timers;
   ScriptedApp app{{Status(500), Status(200)}};
   resiliency::AppPolicy policy;
-  policy.retry = ConstantRetry(1);
+  policy.retry = std::make_shared<const resiliency::RetryPolicy>(ConstantRetry(1));
   std::optional<ApiResult<channel::AppResponse>> result;
   GuardedInvoke(policy, timers.schedule(), app.attempt(),
                 [&](ApiResult<channel::AppResponse> r) { result.emplace(std::move(r)); });
@@ -148,7 +148,7 @@ TEST(GuardedInvoke, TheBuiltInRetryTakesOnlyLostSidecarConnections) {
   ApiError unavailable = errors::InvokeCause("connection refused");
   unavailable.grpc_code = StatusCode::kUnavailable;
   resiliency::AppPolicy policy;
-  policy.connection_retry = ConstantRetry(3);
+  policy.connection_retry = std::make_shared<const resiliency::RetryPolicy>(ConstantRetry(3));
 
   ScriptedApp flaky{{unavailable, Status(200)}};
   auto recovered = Invoke(policy, timers, flaky.attempt());
