@@ -124,6 +124,19 @@ async function startApp(port) {
   return server;
 }
 
+// A 24 MiB upload with a Content-Length to /hash at `target`: the app sees it whole, with
+// that Content-Length and not chunked.
+async function assertUploadKeepsLength(target) {
+  const size = 24 * MiB + 123;
+  const response = await fetch(target, { method: "PUT", body: pattern(0, size) });
+  assert.equal(response.status, 200);
+  const seen = await response.json();
+  assert.equal(seen.length, size);
+  assert.equal(seen.contentLength, String(size));
+  assert.equal(seen.transferEncoding, null);
+  assert.equal(seen.sha256, patternHash(size));
+}
+
 // A client that reads nothing of a 200 MiB download through `port` holds the app back well
 // before it has written 64 MiB, with every sidecar in `daprds` in bounded memory; once the
 // client reads, the rest arrives.
@@ -216,13 +229,7 @@ describe("streaming of large invocation bodies", () => {
   });
 
   test("an upload with a Content-Length keeps it on the way to the app", BIG, async () => {
-    const size = 24 * MiB + 123;
-    const response = await fetch(url("hash"), { method: "PUT", body: pattern(0, size) });
-    assert.equal(response.status, 200);
-    const seen = await response.json();
-    assert.equal(seen.length, size);
-    assert.equal(seen.contentLength, String(size));
-    assert.equal(seen.sha256, patternHash(size));
+    await assertUploadKeepsLength(url("hash"));
   });
 
   test("a 96 MiB chunked download comes back whole, with the app's headers, in bounded memory", BIG, async (t) => {
@@ -386,14 +393,7 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
   });
 
   test("an upload with a Content-Length reaches the other app with it, not chunked", BIG, async () => {
-    const size = 24 * MiB + 123;
-    const response = await fetch(url("hash"), { method: "PUT", body: pattern(0, size) });
-    assert.equal(response.status, 200);
-    const seen = await response.json();
-    assert.equal(seen.length, size);
-    assert.equal(seen.contentLength, String(size));
-    assert.equal(seen.transferEncoding, null);
-    assert.equal(seen.sha256, patternHash(size));
+    await assertUploadKeepsLength(url("hash"));
   });
 
   test("a download with a Content-Length from the other app keeps it through both sidecars", BIG, async () => {
