@@ -1,0 +1,176 @@
+#include "blocks/pubsub/cloud_event.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/time_format.h"
+
+namespace dapr::blocks::pubsub {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kDefaultType = "com.dapr.event.sent";
+constexpr std::string_view kSpecVersion = "1.0";
+constexpr std::string_view kCloudEventsJson = "application/cloudevents+json";
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "Application/JSON; charset=utf-8" -> "application/json".
+std::string MediaType(std::string_view content_type) {
+  std::string type = Lower(content_type.substr(0, content_type.find(';')));
+  auto blank = [](unsigned char c) { return std::isspace(c) != 0; };
+  type.erase(type.begin(), std::find_if_not(type.begin(), type.end(), blank));
+  type.erase(std::find_if_not(type.rbegin(), type.rend(), blank).base(), type.end());
+  return type;
+}
+
+bool IsBinary(const std::string& media_type) {
+  return media_type == "application/octet-stream" || media_type == "application/cloudevents+protobuf" ||
+         media_type == "application/protobuf" || media_type == "application/x-protobuf";
+}
+
+// Standard base64 with padding, as CloudEvents' data_base64 (Go's StdEncoding).
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// A metadata value by key, case-insensitively (Dapr takes cloudevent.* in any case).
+std::optional<std::string> Find(const std::map<std::string, std::string>& metadata, std::string_view key) {
+  for (const auto& [name, value] : metadata) {
+    if (name.size() == key.size() && Lower(name) == key) return value;
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<std::string>> Expiration(const PublishContext& context) {
+  auto ttl = Find(context.metadata, "ttlinseconds");
+  if (!ttl || context.broker_has_ttl) return std::optional<std::string>();
+  int64_t seconds = -1;
+  auto [end, error] = std::from_chars(ttl->data(), ttl->data() + ttl->size(), seconds);
+  if (error != std::errc() || end != ttl->data() + ttl->size() || seconds < 0) {
+    return InvalidArgument("ttlInSeconds must be a non-negative whole number of seconds, not \"" + *ttl + "\"");
+  }
+  return std::optional<std::string>(FormatRfc3339(context.now + std::chrono::seconds(seconds)));
+}
+
+// The payload under data (JSON or text) or data_base64 (bytes), by its content type.
+void PutData(Json& event, std::string_view body, const std::string& media_type) {
+  if (IsBinary(media_type)) {
+    event["data_base64"] = Base64(body);
+    return;
+  }
+  if (IsJsonContentType(media_type)) {
+    Json parsed = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) {
+      event["data"] = std::move(parsed);
+      return;
+    }
+  }
+  event["data"] = std::string(body);  // text, and JSON that does not parse
+}
+
+// The trace fields: an override in the metadata wins, else the publish's own context.
+void PutTrace(Json& event, const PublishContext& context, bool keep_existing) {
+  auto traceparent = Find(context.metadata, "cloudevent.traceparent");
+  if (!traceparent) traceparent = Find(context.metadata, "cloudevent.traceid");
+  std::string trace = traceparent.value_or(context.traceparent);
+  // An existing envelope keeps its own trace unless the metadata overrides it.
+  if (!keep_existing || !event.contains("traceid") || traceparent) {
+    event["traceid"] = trace;
+    event["traceparent"] = trace;
+  }
+  auto tracestate = Find(context.metadata, "cloudevent.tracestate");
+  if (tracestate) {
+    event["tracestate"] = *tracestate;
+  } else if (!keep_existing || !event.contains("tracestate")) {
+    event["tracestate"] = context.tracestate;
+  }
+}
+
+void PutOverrides(Json& event, const PublishContext& context) {
+  if (auto id = Find(context.metadata, "cloudevent.id")) event["id"] = *id;
+  if (auto source = Find(context.metadata, "cloudevent.source")) event["source"] = *source;
+  if (auto type = Find(context.metadata, "cloudevent.type")) event["type"] = *type;
+}
+
+void PutIfMissing(Json& event, const char* field, std::string_view value) {
+  if (!event.contains(field)) event[field] = std::string(value);
+}
+
+}  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
+  std::string type = MediaType(content_type);
+  return type == "application/json" || type == "text/json" ||
+         (type.size() > 5 && type.ends_with("+json"));
+}
+
+std::string NewUuid() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {  // never expected; a weaker source still gives unique ids
+    std::random_device device;
+    for (auto& b : bytes) b = static_cast<unsigned char>(device());
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+Result<std::string> BuildCloudEvent(std::string_view body, const PublishContext& context) {
+  auto expiration = Expiration(context);
+  if (!expiration.ok()) return expiration.error();
+  std::string media_type = MediaType(context.content_type);
+  Json event;
+  bool existing = media_type == kCloudEventsJson;
+  if (existing) {
+    event = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (event.is_discarded() || !event.is_object()) {
+      return InvalidArgument("the body is declared application/cloudevents+json but is not a JSON object");
+    }
+    PutIfMissing(event, "id", context.id.empty() ? NewUuid() : context.id);
+    PutIfMissing(event, "source", "Dapr");
+    PutIfMissing(event, "type", kDefaultType);
+    PutIfMissing(event, "specversion", kSpecVersion);
+    PutIfMissing(event, "time", FormatRfc3339(context.now));
+  } else {
+    event["id"] = context.id.empty() ? NewUuid() : context.id;
+    event["source"] = context.app_id.empty() ? std::string("Dapr") : context.app_id;
+    event["type"] = std::string(kDefaultType);
+    event["specversion"] = std::string(kSpecVersion);
+    event["datacontenttype"] = context.content_type.empty() ? std::string("text/plain") : context.content_type;
+    event["time"] = FormatRfc3339(context.now);
+    PutData(event, body, media_type.empty() ? std::string("text/plain") : media_type);
+  }
+  PutOverrides(event, context);
+  PutTrace(event, context, existing);
+  event["topic"] = context.topic;
+  event["pubsubname"] = context.pubsub_name;
+  if (*expiration) event["expiration"] = **expiration;
+  // Bytes that are not UTF-8 in a text body are replaced rather than refused.
+  return event.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace dapr::blocks::pubsub
