@@ -124,6 +124,28 @@ async function startApp(port) {
   return server;
 }
 
+// An 8 MiB download from `at(size)` whose app sends a Content-Length: the client gets it,
+// not chunked, and the body whole.
+async function assertDownloadKeepsLength(at) {
+  const size = 8 * MiB + 1;
+  const response = await fetch(at(size));
+  assert.equal(response.headers.get("content-length"), String(size));
+  assert.equal(response.headers.get("transfer-encoding"), null);
+  const got = await hashOf(response);
+  assert.equal(got.length, size);
+  assert.equal(got.sha256, patternHash(size));
+}
+
+// 48 MiB streamed to an app that answers as it reads (/echo at `target`), both ways at once.
+async function assertEchoes(target) {
+  const size = 48 * MiB;
+  const response = await fetch(target, { method: "POST", body: streamedBody(size), duplex: "half" });
+  assert.equal(response.status, 200);
+  const got = await hashOf(response);
+  assert.equal(got.length, size);
+  assert.equal(got.sha256, patternHash(size));
+}
+
 // A 24 MiB upload with a Content-Length to /hash at `target`: the app sees it whole, with
 // that Content-Length and not chunked.
 async function assertUploadKeepsLength(target) {
@@ -247,21 +269,11 @@ describe("streaming of large invocation bodies", () => {
   });
 
   test("a download with a Content-Length keeps it", BIG, async () => {
-    const size = 8 * MiB + 1;
-    const response = await fetch(url(`download?bytes=${size}&length=1`));
-    assert.equal(response.headers.get("content-length"), String(size));
-    const got = await hashOf(response);
-    assert.equal(got.length, size);
-    assert.equal(got.sha256, patternHash(size));
+    await assertDownloadKeepsLength((size) => url(`download?bytes=${size}&length=1`));
   });
 
   test("an app that answers as it reads (echo): 48 MiB both ways at once, no stall", BIG, async () => {
-    const size = 48 * MiB;
-    const response = await fetch(url("echo"), { method: "POST", body: streamedBody(size), duplex: "half" });
-    assert.equal(response.status, 200);
-    const got = await hashOf(response);
-    assert.equal(got.length, size);
-    assert.equal(got.sha256, patternHash(size));
+    await assertEchoes(url("echo"));
   });
 
   test("a client that does not read holds the app back; once it reads, the rest arrives", BIG, async () => {
@@ -366,12 +378,7 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
   });
 
   test("an app that answers as it reads (echo): 48 MiB both ways at once through both sidecars", BIG, async () => {
-    const size = 48 * MiB;
-    const response = await fetch(url("echo"), { method: "POST", body: streamedBody(size), duplex: "half" });
-    assert.equal(response.status, 200);
-    const got = await hashOf(response);
-    assert.equal(got.length, size);
-    assert.equal(got.sha256, patternHash(size));
+    await assertEchoes(url("echo"));
   });
 
   test("a client that does not read holds the other app back (HTTP/2 flow control between the sidecars)", BIG, async () => {
@@ -397,13 +404,7 @@ describe("streaming through two sidecars (CallLocalStream between them)", () => 
   });
 
   test("a download with a Content-Length from the other app keeps it through both sidecars", BIG, async () => {
-    const size = 8 * MiB + 1;
-    const response = await fetch(url(`download?bytes=${size}&length=1`));
-    assert.equal(response.headers.get("content-length"), String(size));
-    assert.equal(response.headers.get("transfer-encoding"), null);
-    const got = await hashOf(response);
-    assert.equal(got.length, size);
-    assert.equal(got.sha256, patternHash(size));
+    await assertDownloadKeepsLength((size) => url(`download?bytes=${size}&length=1`));
   });
 
   test("a small answer still comes back with a Content-Length", T, async () => {
