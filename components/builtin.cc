@@ -6,6 +6,9 @@
 #include "components/nameresolution/kubernetes/kubernetes_resolver.h"
 #include "components/nameresolution/mdns/mdns_resolver.h"
 #include "components/nameresolution/sqlite/sqlite_resolver.h"
+#include "components/pubsub/in_memory/in_memory_pubsub.h"
+#include "components/pubsub/redis/redis_pubsub.h"
+#include "components/pubsub/sqlite/sqlite_pubsub.h"
 #include "components/state/in_memory/in_memory_store.h"
 #include "components/state/redis/redis_store.h"
 #include "components/state/sqlite/sqlite_store.h"
@@ -43,6 +46,9 @@ void RegisterBuiltins(Registries& r) {
   r.state.Register("state.postgresql", "v2", postgres);
   r.state.Register("state.redis", "v1", Make<state::RedisStore, state::Store>());
   r.state.Register("state.sqlite", "v1", Make<state::SqliteStore, state::Store>());
+  r.pubsub.Register("pubsub.in-memory", "v1", Make<pubsub::InMemoryPubSub, ::dapr::pubsub::PubSub>());
+  r.pubsub.Register("pubsub.redis", "v1", Make<pubsub::RedisPubSub, ::dapr::pubsub::PubSub>());
+  r.pubsub.Register("pubsub.sqlite", "v1", Make<pubsub::SqlitePubSub, ::dapr::pubsub::PubSub>());
   r.name_resolution.Register("nameresolution.kubernetes", "v1",
                              Make<nameresolution::KubernetesResolver, nameresolution::Resolver>());
   r.name_resolution.Register("nameresolution.mdns", "v1",

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dapr/nameresolution/resolver.h"
+#include "dapr/pubsub/pubsub.h"
 #include "dapr/registry.h"
 #include "dapr/state/store.h"
 
@@ -9,6 +10,7 @@ namespace dapr::components {
 
 struct Registries {
   Registry<state::Store> state;
+  Registry<::dapr::pubsub::PubSub> pubsub;
   Registry<nameresolution::Resolver> name_resolution;
 };
 

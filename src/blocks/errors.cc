@@ -204,5 +204,93 @@ ApiError StateBadMetadata(std::string_view store, const Status& cause) {
               "invalid metadata for state store " + std::string(store) + ": " + cause.message());
 }
 
+namespace {
+
+ApiError PubSubError(int http, StatusCode grpc, std::string tag, std::string message,
+                     std::string reason, std::string_view pubsub) {
+  auto e = Make(http, grpc, std::move(tag), std::move(message), std::move(reason));
+  e.resources.push_back({"pubsub", std::string(pubsub)});
+  return e;
+}
+
+}  // namespace
+
+ApiError PubSubNotConfigured() {
+  return PubSubError(400, StatusCode::kFailedPrecondition, "ERR_PUBSUB_NOT_CONFIGURED",
+                     "pubsub is not configured", "DAPR_PUBSUB_NOT_CONFIGURED", "");
+}
+
+ApiError PubSubNameEmpty() {
+  return PubSubError(404, StatusCode::kInvalidArgument, "ERR_PUBSUB_EMPTY", "pubsub name is empty",
+                     "DAPR_PUBSUB_NAME_EMPTY", "");
+}
+
+ApiError PubSubNotFound(std::string_view pubsub) {
+  return PubSubError(404, StatusCode::kInvalidArgument, "ERR_PUBSUB_NOT_FOUND",
+                     "pubsub " + std::string(pubsub) + " not found", "DAPR_PUBSUB_NOT_FOUND", pubsub);
+}
+
+ApiError PubSubTopicEmpty(std::string_view pubsub) {
+  return PubSubError(404, StatusCode::kInvalidArgument, "ERR_TOPIC_NAME_EMPTY",
+                     "topic is empty in pubsub " + std::string(pubsub),
+                     "DAPR_PUBSUB_TOPIC_NAME_EMPTY", pubsub);
+}
+
+ApiError PubSubBadMetadata(std::string_view pubsub, std::string_view cause) {
+  return PubSubError(400, StatusCode::kInvalidArgument, "ERR_PUBSUB_REQUEST_METADATA",
+                     "failed deserializing metadata. Error: " + std::string(cause),
+                     "DAPR_PUBSUB_METADATA_DESERIALIZATION", pubsub);
+}
+
+ApiError PubSubCloudEventCreation(std::string_view pubsub, std::string_view cause) {
+  return PubSubError(500, StatusCode::kInvalidArgument, "ERR_PUBSUB_CLOUD_EVENTS_SER",
+                     "cannot create cloudevent: " + std::string(cause),
+                     "DAPR_PUBSUB_CLOUD_EVENT_CREATION", pubsub);
+}
+
+ApiError PubSubForbidden(std::string_view pubsub, std::string_view topic, std::string_view app_id) {
+  std::string message =
+      "topic " + std::string(topic) + " is not allowed for app id " + std::string(app_id);
+  auto e = PubSubError(403, StatusCode::kPermissionDenied, "ERR_PUBSUB_FORBIDDEN", message,
+                       "DAPR_PUBSUB_FORBIDDEN", pubsub);
+  e.reason_metadata["topic"] = std::string(topic);
+  return e;
+}
+
+ApiError PubSubTopicNotFound(std::string_view pubsub, std::string_view topic, const Status& cause) {
+  auto e = PubSubError(400, StatusCode::kNotFound, "ERR_PUBSUB_NOT_FOUND",
+                       "pubsub '" + std::string(pubsub) + "' not found", "DAPR_PUBSUB_TEST_NOT_FOUND",
+                       pubsub);
+  e.reason_metadata["topic"] = std::string(topic);
+  e.reason_metadata["error"] = cause.message();
+  return e;
+}
+
+ApiError PubSubPublish(std::string_view pubsub, std::string_view topic, const Status& cause) {
+  auto e = PubSubError(500, StatusCode::kInternal, "ERR_PUBSUB_PUBLISH_MESSAGE",
+                       "error when publishing to topic " + std::string(topic) + " in pubsub " +
+                           std::string(pubsub) + ": " + cause.message(),
+                       "DAPR_PUBSUB_PUBLISH_MESSAGE", pubsub);
+  e.reason_metadata["topic"] = std::string(topic);
+  e.reason_metadata["error"] = cause.message();
+  return e;
+}
+
+ApiError PubSubUnmarshalEvents(std::string_view pubsub, std::string_view topic, std::string_view cause) {
+  return PubSubError(400, StatusCode::kInvalidArgument, "ERR_PUBSUB_EVENTS_SER",
+                     "error when unmarshaling the request for topic " + std::string(topic) +
+                         " pubsub " + std::string(pubsub) + ": " + std::string(cause),
+                     "DAPR_PUBSUB_UNMARSHAL_EVENTS", pubsub);
+}
+
+ApiError PubSubMarshalEvents(std::string_view pubsub, std::string_view topic, std::string_view cause) {
+  auto e = PubSubError(400, StatusCode::kInvalidArgument, "ERR_PUBSUB_EVENTS_SER",
+                       "error marshaling events to bytes for topic " + std::string(topic) +
+                           " pubsub " + std::string(pubsub) + ". error: " + std::string(cause),
+                       "DAPR_PUBSUB_MARSHAL_EVENTS", pubsub);
+  e.reason_metadata["error"] = std::string(cause);
+  return e;
+}
+
 }  // namespace errors
 }  // namespace dapr::blocks

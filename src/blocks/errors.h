@@ -77,6 +77,21 @@ ApiError StateQueryNotSupported(std::string_view store);
 ApiError StateQuery(std::string_view store, const Status& cause);
 ApiError StateBadMetadata(std::string_view store, const Status& cause);
 
+// Publish and subscribe (every one names the component in a ResourceInfo)
+ApiError PubSubNotConfigured();
+ApiError PubSubNameEmpty();
+ApiError PubSubNotFound(std::string_view pubsub);
+ApiError PubSubTopicEmpty(std::string_view pubsub);
+ApiError PubSubBadMetadata(std::string_view pubsub, std::string_view cause);
+ApiError PubSubCloudEventCreation(std::string_view pubsub, std::string_view cause);
+ApiError PubSubForbidden(std::string_view pubsub, std::string_view topic, std::string_view app_id);
+ApiError PubSubTopicNotFound(std::string_view pubsub, std::string_view topic, const Status& cause);
+ApiError PubSubPublish(std::string_view pubsub, std::string_view topic, const Status& cause);
+// A bulk publish body that cannot be read (reason DAPR_PUBSUB_UNMARSHAL_EVENTS) or whose
+// entries are wrong, e.g. a duplicate entryId (DAPR_PUBSUB_MARSHAL_EVENTS).
+ApiError PubSubUnmarshalEvents(std::string_view pubsub, std::string_view topic, std::string_view cause);
+ApiError PubSubMarshalEvents(std::string_view pubsub, std::string_view topic, std::string_view cause);
+
 }  // namespace errors
 
 // HTTP status for a gRPC-style code, as Dapr maps them (pkg/messaging/v1/util.go).

@@ -44,6 +44,12 @@ struct AppResponse {
 
 using AppCallback = std::function<void(blocks::ApiResult<AppResponse>)>;
 
+// The answer to a unary AppCallback call of a gRPC app: its status and response bytes.
+struct UnaryReply {
+  Status status;
+  std::string message;
+};
+
 // Headers that frame one HTTP hop (RFC 9110 connection-specific ones, Host, Content-Length):
 // never relayed from one hop to the next, and refused by HTTP/2 as gRPC metadata. Any case.
 inline bool IsFramingHeader(std::string_view name) {
@@ -75,6 +81,12 @@ class AppChannel {
   // Whether the channel relays bodies as they come (AppRequest::body_reader,
   // stream_response); a channel that cannot gets every body whole.
   virtual bool StreamsBodies() const { return false; }
+  // A unary call of the app's AppCallback service (path "/dapr.proto.runtime.v1.AppCallback/
+  // OnTopicEvent"...), for a gRPC app; other channels answer UNIMPLEMENTED. done runs once,
+  // on the event loop.
+  virtual void CallUnary(std::string path, std::string request, std::function<void(UnaryReply)> done) {
+    done({Status(StatusCode::kUnimplemented, "the app does not speak gRPC"), {}});
+  }
 };
 
 }  // namespace dapr::channel

@@ -46,6 +46,16 @@ GrpcAppChannel::GrpcAppChannel(boost::asio::io_context& loop, GrpcAppChannelOpti
 
 GrpcAppChannel::~GrpcAppChannel() { channel_->Close(); }
 
+void GrpcAppChannel::CallUnary(std::string path, std::string request, std::function<void(UnaryReply)> done) {
+  grpcapi::GrpcCallOptions options;
+  options.max_response_bytes = options_.max_response_bytes;
+  if (!options_.app_api_token.empty()) options.metadata.emplace_back("dapr-api-token", options_.app_api_token);
+  channel_->Call(std::move(path), std::move(request), std::move(options),
+                 [done = std::move(done)](grpcapi::GrpcReply reply) {
+                   done({Status(reply.status.code, std::move(reply.status.message)), std::move(reply.message)});
+                 });
+}
+
 void GrpcAppChannel::Invoke(AppRequest request, AppCallback done) {
   common::InvokeRequest message;
   message.set_method(std::move(request.method));

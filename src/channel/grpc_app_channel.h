@@ -38,6 +38,7 @@ class GrpcAppChannel final : public AppChannel {
 
   void Invoke(AppRequest request, AppCallback done) override;
   void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
+  void CallUnary(std::string path, std::string request, std::function<void(UnaryReply)> done) override;
 
  private:
   GrpcAppChannelOptions options_;

@@ -21,6 +21,10 @@ class LimitedAppChannel final : public AppChannel {
   void Invoke(AppRequest request, AppCallback done) override;
   void CheckHealth(AppRequest probe, std::function<void(bool)> done) override;
   bool StreamsBodies() const override { return inner_->StreamsBodies(); }
+  // Not counted against the limit yet: only pub/sub deliveries to gRPC apps use it.
+  void CallUnary(std::string path, std::string request, std::function<void(UnaryReply)> done) override {
+    inner_->CallUnary(std::move(path), std::move(request), std::move(done));
+  }
 
  private:
   struct Waiting {

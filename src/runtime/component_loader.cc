@@ -31,8 +31,8 @@ Status ComponentLoader::Load(const ComponentSpec& spec) {
   std::string category = spec.type.substr(0, spec.type.find('.'));
   Status status = loaded_names_.count(spec.name)
                       ? InvalidArgument("a component with this name is already loaded")
-                  : category == "state"
-                      ? LoadState(spec)
+                  : category == "state"  ? LoadState(spec)
+                  : category == "pubsub" ? LoadPubSub(spec)
                       : Unimplemented("component type " + spec.type + " is not supported yet");
   if (!status.ok()) {
     return Status(status.code(), "component " + spec.name + " (" + spec.type + "/" +
@@ -58,6 +58,27 @@ Status ComponentLoader::LoadState(const ComponentSpec& spec) {
   loaded_names_.insert(spec.name);
   metadata_.AddComponent(
       {spec.name, spec.type, VersionOrDefault(spec.version), state_.Capabilities(spec.name)});
+  return Status::Ok();
+}
+
+// consumerID defaults to the app id, as in Dapr: each app is its own consumer group.
+Status ComponentLoader::LoadPubSub(const ComponentSpec& spec) {
+  auto created = registries_.pubsub.Create(spec.type, spec.version);
+  if (!created.ok()) return created.error();
+  std::shared_ptr<pubsub::PubSub> component = std::move(created).value();
+  ComponentMetadata::Properties properties = spec.metadata;
+  if (!properties.count("consumerID") || properties.at("consumerID").empty()) properties["consumerID"] = app_id_;
+  ComponentMetadata metadata(spec.name, spec.type, std::move(properties));
+  Status status = InitWithTimeout(component, metadata, spec.init_timeout);
+  if (!status.ok()) return Status(status.code(), "init failed: " + status.message());
+  status = pubsub_.AddPubSub(spec.name, component, metadata);
+  if (!status.ok()) {
+    component->Close();
+    return status;
+  }
+  loaded_names_.insert(spec.name);
+  metadata_.AddComponent(
+      {spec.name, spec.type, VersionOrDefault(spec.version), pubsub_.Capabilities(spec.name)});
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "blocks/metadata/metadata_block.h"
+#include "blocks/pubsub/pubsub_block.h"
 #include "blocks/state/state_block.h"
 #include "components/builtin.h"
 #include "runtime/resource_loader.h"
@@ -15,8 +16,10 @@ class ComponentLoader {
  public:
   // loop, when given, is offered to components that can run a non-blocking client on it.
   ComponentLoader(const components::Registries& registries, blocks::StateBlock& state,
-                  blocks::MetadataBlock& metadata, boost::asio::io_context* loop = nullptr)
-      : registries_(registries), state_(state), metadata_(metadata), loop_(loop) {}
+                  blocks::PubSubBlock& pubsub, blocks::MetadataBlock& metadata,
+                  std::string app_id, boost::asio::io_context* loop = nullptr)
+      : registries_(registries), state_(state), pubsub_(pubsub), metadata_(metadata),
+        app_id_(std::move(app_id)), loop_(loop) {}
 
   // Creates, initialises (within spec.init_timeout) and registers one component. The error
   // names the component; the caller decides whether ignoreErrors lets it pass.
@@ -24,11 +27,14 @@ class ComponentLoader {
 
  private:
   Status LoadState(const ComponentSpec& spec);
+  Status LoadPubSub(const ComponentSpec& spec);
 
   const components::Registries& registries_;
   std::set<std::string> loaded_names_;
   blocks::StateBlock& state_;
+  blocks::PubSubBlock& pubsub_;
   blocks::MetadataBlock& metadata_;
+  std::string app_id_;
   boost::asio::io_context* loop_;
 };
 

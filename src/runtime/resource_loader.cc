@@ -167,6 +167,20 @@ Result<Resources> ParseResourceDocuments(const std::string& yaml_text, const std
       if (VisibleTo(*endpoint, context)) out.http_endpoints.push_back(std::move(endpoint).value());
       continue;
     }
+    if (kind == "Subscription") {
+      Result<blocks::pubsub::Subscription> subscription = InvalidArgument("");
+      try {
+        subscription = blocks::pubsub::ParseSubscriptionResource(doc, source);
+      } catch (const YAML::Exception& e) {
+        return InvalidArgument(source + ": malformed Subscription: " + e.what());
+      }
+      if (!subscription.ok()) return subscription.error();
+      const auto& scopes = subscription->scopes;
+      if (scopes.empty() || std::find(scopes.begin(), scopes.end(), context.app_id) != scopes.end()) {
+        out.subscriptions.push_back(std::move(subscription).value());
+      }
+      continue;
+    }
     if (kind != "Component") {
       spdlog::debug("skipping resource of kind '{}' in {} (not supported yet)", kind, source);
       continue;
@@ -217,6 +231,7 @@ Result<Resources> LoadAllResources(const std::vector<std::string>& paths,
       for (auto& spec : resources->components) out.components.push_back(std::move(spec));
       for (auto& spec : resources->resiliency) out.resiliency.push_back(std::move(spec));
       for (auto& spec : resources->http_endpoints) out.http_endpoints.push_back(std::move(spec));
+      for (auto& sub : resources->subscriptions) out.subscriptions.push_back(std::move(sub));
     }
   }
   return out;

@@ -1,6 +1,6 @@
 // Reads Dapr resource files (apiVersion dapr.io/v1alpha1) from the resources paths: every
-// *.yaml / *.yml file, multi-document files included. Components, Resiliency policies and
-// HTTPEndpoints are returned; other kinds are skipped for now with a debug line.
+// *.yaml / *.yml file, multi-document files included. Components, Resiliency policies,
+// HTTPEndpoints and Subscriptions are returned; other kinds are skipped with a debug line.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 
 #include "dapr/component_metadata.h"
 #include "dapr/status.h"
+#include "blocks/pubsub/subscription.h"
 #include "resiliency/spec.h"
 
 namespace dapr::runtime {
@@ -47,6 +48,7 @@ struct Resources {
   std::vector<ComponentSpec> components;
   std::vector<resiliency::ResiliencySpec> resiliency;  // scopes are applied later
   std::vector<HttpEndpointSpec> http_endpoints;      // those visible to this app
+  std::vector<blocks::pubsub::Subscription> subscriptions;  // those scoped to this app
 };
 
 // Parses one YAML text (possibly several documents). Components not visible to this app

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "api/grpc/client.h"
@@ -23,6 +24,7 @@
 #include "blocks/invocation/invocation_block.h"
 #include "blocks/lifecycle/lifecycle_block.h"
 #include "blocks/metadata/metadata_block.h"
+#include "blocks/pubsub/pubsub_block.h"
 #include "blocks/state/state_block.h"
 #include "channel/app_health.h"
 #include "channel/grpc_app_channel.h"
@@ -31,6 +33,7 @@
 #include "channel/http_endpoints.h"
 #include "channel/limited_app_channel.h"
 #include "channel/sidecar_invoker.h"
+#include "channel/topic_channels.h"
 #include "channel/tls_client.h"
 #include "runtime/component_loader.h"
 
@@ -44,6 +47,7 @@ struct Runtime::Parts {
         api_token(o.api_token),
         pool(o.worker_threads),
         state(o.app_id, o.app_namespace, &pool),
+        pubsub(o.app_id, pool),
         metadata(o.app_id, DAPR_RUNTIME_VERSION, AppConnectionOf(o)),
         lifecycle(o.app_id),
         app_channel(MakeAppChannel(loop, o)),
@@ -134,6 +138,7 @@ struct Runtime::Parts {
   security::ApiToken api_token;  // DAPR_API_TOKEN, for what checks it outside the API servers
   WorkerPool pool;
   blocks::StateBlock state;
+  blocks::PubSubBlock pubsub;
   blocks::MetadataBlock metadata;
   blocks::LifecycleBlock lifecycle;
   std::unique_ptr<channel::AppChannel> app_channel;
@@ -148,6 +153,7 @@ struct Runtime::Parts {
   std::unique_ptr<channel::HttpEndpoints> http_endpoints;
   std::unique_ptr<channel::AppHealth> app_health;
   std::unique_ptr<channel::SidecarInvoker> sidecars;
+  std::unique_ptr<blocks::pubsub::TopicChannel> topic_channel;  // deliveries to the app
 };
 
 std::vector<std::string> EffectiveResourcesPaths(const Options& options) {
@@ -180,6 +186,7 @@ Status Runtime::Start() {
   http::AddLifecycleRoutes(*router, parts_->lifecycle);
   http::AddMetadataRoutes(*router, parts_->metadata);
   http::AddStateRoutes(*router, parts_->state, parts_->pool);
+  http::AddPubSubRoutes(*router, parts_->pubsub);
   http::AddInvokeRoutes(*router, parts_->invocation);
 
   http::HttpServerOptions http_options;
@@ -193,7 +200,8 @@ Status Runtime::Start() {
   if (!status.ok()) return Status(status.code(), "HTTP API: " + status.message());
 
   parts_->grpc_service = std::make_unique<grpcapi::DaprService>(
-      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle, parts_->invocation}, parts_->pool,
+      grpcapi::Blocks{parts_->state, parts_->metadata, parts_->lifecycle, parts_->invocation, parts_->pubsub},
+      parts_->pool,
       security::ApiToken(options_.api_token));
   grpcapi::GrpcServerOptions grpc_options{options_.listen_addresses, options_.grpc_port,
                                           options_.max_body_bytes};
@@ -332,13 +340,21 @@ Status Runtime::ReadResources() {
   embedded.metadata["connectionString"] = (dir / "state.db").string();
   embedded.source = "embedded default";
   resources_.components.push_back(std::move(embedded));
-  spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {}",
-               (dir / "state.db").string());
+  ComponentSpec broker;
+  broker.name = "pubsub";
+  broker.type = "pubsub.sqlite";
+  broker.version = "v1";
+  broker.metadata["connectionString"] = (dir / "pubsub.db").string();
+  broker.source = "embedded default";
+  resources_.components.push_back(std::move(broker));
+  spdlog::info("no resources path: using the embedded SQLite state store 'statestore' at {} and "
+               "pub/sub 'pubsub' at {}", (dir / "state.db").string(), (dir / "pubsub.db").string());
   return Status::Ok();
 }
 
 Status Runtime::LoadComponents() {
-  ComponentLoader loader(registries_, parts_->state, parts_->metadata, &parts_->loop);
+  ComponentLoader loader(registries_, parts_->state, parts_->pubsub, parts_->metadata, options_.app_id,
+                         &parts_->loop);
   for (const auto& spec : resources_.components) {
     Status status = loader.Load(spec);
     if (status.ok()) {
@@ -350,6 +366,68 @@ Status Runtime::LoadComponents() {
     }
   }
   return Status::Ok();
+}
+
+// The app's subscriptions: the declarative ones from the resources and those the app
+// lists (GET /dapr/subscribe, ListTopicSubscriptions), asked once the app listens. A
+// subscription that cannot start is logged and skipped; the sidecar serves on.
+void Runtime::StartSubscriptions() {
+  if (!parts_->app_channel) {
+    if (!resources_.subscriptions.empty()) spdlog::warn("subscriptions ignored: there is no app (--app-port)");
+    return;
+  }
+  bool grpc = options_.app_protocol == "grpc" || options_.app_protocol == "grpcs";
+  parts_->topic_channel = grpc ? channel::MakeGrpcTopicChannel(*parts_->app_channel)
+                               : channel::MakeHttpTopicChannel(*parts_->app_channel);
+  for (auto& subscription : resources_.subscriptions) {
+    AddSubscription(std::move(subscription), blocks::SubscriptionKind::kDeclarative);
+  }
+  for (auto& subscription : ListAppSubscriptions()) {
+    AddSubscription(std::move(subscription), blocks::SubscriptionKind::kProgrammatic);
+  }
+}
+
+// The app's programmatic subscriptions, asked up to three times (an app may still be
+// starting its routes when its port opens).
+std::vector<blocks::pubsub::Subscription> Runtime::ListAppSubscriptions() {
+  Status last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto promise = std::make_shared<std::promise<Result<std::vector<blocks::pubsub::Subscription>>>>();
+    auto future = promise->get_future();
+    parts_->topic_channel->ListSubscriptions(
+        [promise](Result<std::vector<blocks::pubsub::Subscription>> result) { promise->set_value(std::move(result)); });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      last = Status(StatusCode::kDeadlineExceeded, "the app did not answer in 10s");
+      continue;
+    }
+    auto result = future.get();
+    if (result.ok()) return std::move(result).value();
+    last = result.error();
+    if (last.code() == StatusCode::kInvalidArgument) break;  // a bad answer stays bad
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
+  }
+  spdlog::error("could not read the app's subscriptions: {}", last.message());
+  return {};
+}
+
+void Runtime::AddSubscription(blocks::pubsub::Subscription subscription, blocks::SubscriptionKind kind) {
+  blocks::SubscriptionInfo info;
+  info.pubsub_name = subscription.pubsub_name;
+  info.topic = subscription.topic;
+  info.metadata = subscription.metadata;
+  for (const auto& rule : subscription.rules) {
+    info.rules.emplace_back(rule.match ? rule.match->expression() : "", rule.path);
+  }
+  info.dead_letter_topic = subscription.dead_letter_topic;
+  info.type = kind == blocks::SubscriptionKind::kDeclarative ? "DECLARATIVE" : "PROGRAMMATIC";
+  std::string what = "subscription to topic " + subscription.topic + " on pubsub " + subscription.pubsub_name;
+  Status status = parts_->pubsub.Subscribe(std::move(subscription), kind, *parts_->topic_channel);
+  if (!status.ok()) {
+    spdlog::warn("{} not started: {}", what, status.message());
+    return;
+  }
+  parts_->metadata.AddSubscription(std::move(info));
+  spdlog::info("{} started", what);
 }
 
 // HTTPEndpoints: non-Dapr services invoked by name; URLs as app ids work with or without them.
@@ -430,6 +508,8 @@ void Runtime::WaitForShutdown() {
 void Runtime::Drain() {
   auto grace = std::chrono::seconds(options_.graceful_shutdown_seconds);
   auto deadline = std::chrono::steady_clock::now() + grace;
+  // No new deliveries start; those in flight end with the servers (unacked: redelivered).
+  parts_->pubsub.CloseAll();
   // Other sidecars stop routing here first.
   if (parts_->resolver) parts_->resolver->Close();
   if (parts_->app_health) parts_->app_health->Stop();
@@ -477,6 +557,7 @@ int Runtime::Run() {
     Drain();
     return 0;
   }
+  StartSubscriptions();
   parts_->lifecycle.MarkReady();
   spdlog::info("dapr initialized. Status: Running. App ID: {}", options_.app_id);
   WaitForShutdown();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "blocks/pubsub/pubsub_block.h"
 #include "components/builtin.h"
 #include "runtime/configuration.h"
 #include "runtime/options.h"
@@ -40,6 +41,9 @@ class Runtime {
       const nameresolution::Registration& self);
   void StartAppHealthChecks();
   void StartGrpcProxy();
+  void StartSubscriptions();
+  std::vector<blocks::pubsub::Subscription> ListAppSubscriptions();
+  void AddSubscription(blocks::pubsub::Subscription subscription, blocks::SubscriptionKind kind);
   bool WaitForApp();
   Status ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs);
   void WaitForShutdown();

@@ -53,6 +53,7 @@ void DaprService::RegisterOn(GrpcServer& server) const {
   AddStateRpcs(server);
   AddMetadataRpcs(server);
   AddInvokeRpcs(server);
+  AddPubSubRpcs(server);
 }
 
 namespace {
@@ -69,6 +70,21 @@ void FillMetadata(const blocks::MetadataSnapshot& snapshot, rt::GetMetadataRespo
     for (const auto& cap : c.capabilities) out->add_capabilities(cap);
   }
   for (const auto& name : snapshot.http_endpoints) response.add_http_endpoints()->set_name(name);
+  for (const auto& s : snapshot.subscriptions) {
+    auto* out = response.add_subscriptions();
+    out->set_pubsub_name(s.pubsub_name);
+    out->set_topic(s.topic);
+    out->mutable_metadata()->insert(s.metadata.begin(), s.metadata.end());
+    for (const auto& [match, path] : s.rules) {
+      auto* rule = out->mutable_rules()->add_rules();
+      rule->set_match(match);
+      rule->set_path(path);
+    }
+    out->set_dead_letter_topic(s.dead_letter_topic);
+    rt::PubsubSubscriptionType type = rt::UNKNOWN;
+    rt::PubsubSubscriptionType_Parse(s.type, &type);
+    out->set_type(type);
+  }
   response.mutable_extended_metadata()->insert(snapshot.extended.begin(), snapshot.extended.end());
   const auto& app = snapshot.app_connection;
   auto* props = response.mutable_app_connection_properties();

@@ -16,6 +16,7 @@ class StateBlock;
 class MetadataBlock;
 class LifecycleBlock;
 class InvocationBlock;
+class PubSubBlock;
 }  // namespace dapr::blocks
 
 namespace dapr::grpcapi {
@@ -25,6 +26,7 @@ struct Blocks {
   blocks::MetadataBlock& metadata;
   blocks::LifecycleBlock& lifecycle;
   const blocks::InvocationBlock& invocation;
+  const blocks::PubSubBlock& pubsub;
 };
 
 // A block's error as gRPC sends it: code, message, and Dapr's rich details (ErrorInfo,
@@ -46,6 +48,7 @@ class DaprService {
   void AddStateRpcs(GrpcServer& server) const;
   void AddMetadataRpcs(GrpcServer& server) const;
   void AddInvokeRpcs(GrpcServer& server) const;
+  void AddPubSubRpcs(GrpcServer& server) const;
 
   Blocks blocks_;
   WorkerPool& pool_;

@@ -29,6 +29,26 @@ json AppConnectionJson(const blocks::AppConnection& app) {
   return out;
 }
 
+// Go's omitempty: metadata and rules only when there are some; the rest always.
+json SubscriptionsJson(const std::vector<blocks::SubscriptionInfo>& subscriptions) {
+  json out = json::array();
+  for (const auto& s : subscriptions) {
+    json entry = {{"pubsubname", s.pubsub_name}, {"topic", s.topic},
+                  {"deadLetterTopic", s.dead_letter_topic}, {"type", s.type}};
+    if (!s.metadata.empty()) entry["metadata"] = s.metadata;
+    json rules = json::array();
+    for (const auto& [match, path] : s.rules) {
+      json rule = json::object();
+      if (!match.empty()) rule["match"] = match;
+      if (!path.empty()) rule["path"] = path;
+      rules.push_back(std::move(rule));
+    }
+    if (!rules.empty()) entry["rules"] = std::move(rules);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 std::string MetadataJson(const blocks::MetadataSnapshot& snapshot) {
   json components = json::array();
   for (const auto& c : snapshot.components) {
@@ -45,6 +65,7 @@ std::string MetadataJson(const blocks::MetadataSnapshot& snapshot) {
       {"appConnectionProperties", AppConnectionJson(snapshot.app_connection)},
       {"actorRuntime", {{"runtimeStatus", "DISABLED"}, {"hostReady", false}}},
   };
+  if (!snapshot.subscriptions.empty()) out["subscriptions"] = SubscriptionsJson(snapshot.subscriptions);
   if (!snapshot.http_endpoints.empty()) {  // left out when empty, as Dapr does
     json endpoints = json::array();
     for (const auto& name : snapshot.http_endpoints) endpoints.push_back({{"name", name}});

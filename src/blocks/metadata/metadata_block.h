@@ -32,12 +32,23 @@ struct AppConnection {
   std::optional<AppHealthSettings> health;
 };
 
+// A topic this sidecar delivers to its app, as the metadata API lists it.
+struct SubscriptionInfo {
+  std::string pubsub_name;
+  std::string topic;
+  std::map<std::string, std::string> metadata;
+  std::vector<std::pair<std::string, std::string>> rules;  // (match, path); "" matches all
+  std::string dead_letter_topic;
+  std::string type;  // DECLARATIVE, PROGRAMMATIC or STREAMING
+};
+
 struct MetadataSnapshot {
   std::string id;
   std::string runtime_version;
   std::vector<std::string> enabled_features;
   std::vector<RegisteredComponent> components;
   std::vector<std::string> http_endpoints;  // HTTPEndpoint names
+  std::vector<SubscriptionInfo> subscriptions;
   std::map<std::string, std::string> extended;
   AppConnection app_connection;
 };
@@ -49,6 +60,8 @@ class MetadataBlock {
   void AddComponent(RegisteredComponent component);
   void SetEnabledFeatures(std::vector<std::string> features);
   void SetHttpEndpoints(std::vector<std::string> names);
+  void AddSubscription(SubscriptionInfo subscription);
+  void RemoveSubscription(const std::string& pubsub_name, const std::string& topic, const std::string& type);
   // An empty key is a no-op, as in Dapr.
   void SetExtended(const std::string& key, std::string value);
   MetadataSnapshot Snapshot() const;

@@ -1,6 +1,5 @@
 #include "blocks/pubsub/cloud_event.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/base64.h"
 #include "common/time_format.h"
 
 namespace dapr::blocks::pubsub {
@@ -40,15 +40,6 @@ bool IsBinary(const std::string& media_type) {
          media_type == "application/protobuf" || media_type == "application/x-protobuf";
 }
 
-// Standard base64 with padding, as CloudEvents' data_base64 (Go's StdEncoding).
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // A metadata value by key, case-insensitively (Dapr takes cloudevent.* in any case).
 std::optional<std::string> Find(const std::map<std::string, std::string>& metadata, std::string_view key) {
   for (const auto& [name, value] : metadata) {
@@ -71,7 +62,7 @@ Result<std::optional<std::string>> Expiration(const PublishContext& context) {
 // The payload under data (JSON or text) or data_base64 (bytes), by its content type.
 void PutData(Json& event, std::string_view body, const std::string& media_type) {
   if (IsBinary(media_type)) {
-    event["data_base64"] = Base64(body);
+    event["data_base64"] = Base64Encode(body);
     return;
   }
   if (IsJsonContentType(media_type)) {

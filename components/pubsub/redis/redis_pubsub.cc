@@ -1,0 +1,622 @@
+#include "components/pubsub/redis/redis_pubsub.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace dapr::components::pubsub {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using ::dapr::pubsub::DeliveryDone;
+using ::dapr::pubsub::Message;
+using ::dapr::pubsub::MessageHandler;
+using state::RedisArgs;
+using state::RedisConnection;
+using state::RedisConnectionPool;
+using state::ReplyPtr;
+
+// XREADGROUP blocks at most this long, so that a reader notices Close within it.
+constexpr milliseconds kReadBlock{500};
+// Reconnection backoff of a reader: doubles from the first to the last.
+constexpr milliseconds kFirstBackoff{100};
+constexpr milliseconds kMaxBackoff{1000};
+// Close waits this long for a reader stuck on an unresponsive Redis, then leaves it behind.
+constexpr milliseconds kCloseWait{1000};
+
+// The fields of a stream entry: Dapr's, plus our content type.
+constexpr std::string_view kDataField = "data";
+constexpr std::string_view kMetadataField = "metadata";
+constexpr std::string_view kContentTypeField = "contentType";
+
+std::string_view Text(const redisReply* reply) {
+  if (reply == nullptr || reply->str == nullptr) return {};
+  return {reply->str, reply->len};
+}
+
+bool IsError(const redisReply* reply) { return reply->type == REDIS_REPLY_ERROR; }
+
+bool ErrorStartsWith(const redisReply* reply, std::string_view prefix) {
+  return IsError(reply) && Text(reply).substr(0, prefix.size()) == prefix;
+}
+
+bool IsString(const redisReply* reply) {
+  return reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS;
+}
+
+// Runs one command on a pooled connection. A connection opened before Redis restarted
+// fails on first use, so a connection failure is retried once on a fresh connection
+// (unless it timed out: a hung server would only make the caller wait twice).
+Result<ReplyPtr> PoolCommand(RedisConnectionPool& pool, const RedisArgs& args) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return lease.error();
+    auto reply = (*lease)->Command(args);
+    if (reply.ok()) return reply;
+    const bool retry = attempt == 0 && !(*lease)->timed_out();
+    pool.DropIdle();  // after one broke, the idle ones most likely did too
+    if (!retry) return reply.error();
+  }
+}
+
+// Dapr writes the publish metadata as a JSON object of strings; Go replaces invalid UTF-8.
+std::string MetadataJson(const ::dapr::pubsub::Metadata& metadata) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const auto& [key, value] : metadata) object[key] = value;
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+::dapr::pubsub::Metadata ParseMetadataJson(std::string_view text, std::string_view id) {
+  ::dapr::pubsub::Metadata metadata;
+  auto object = nlohmann::json::parse(text, nullptr, false);
+  if (object.is_discarded() || !object.is_object()) {
+    spdlog::warn("pubsub.redis: entry {} has a metadata field that is not a JSON object", id);
+    return metadata;
+  }
+  for (const auto& [key, value] : object.items()) {
+    metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return metadata;
+}
+
+// An entry of a stream reply. `deleted`: the PEL still names it, the stream no longer has it.
+struct StreamEntry {
+  std::string id;
+  bool deleted = false;
+  Message message;
+};
+
+// [id, [field, value, ...]] or, for a deleted entry on some Redis versions, [id, nil].
+std::optional<StreamEntry> ParseEntry(const redisReply* entry, const std::string& topic) {
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 || !IsString(entry->element[0])) {
+    return std::nullopt;
+  }
+  StreamEntry out;
+  out.id = std::string(Text(entry->element[0]));
+  out.message.topic = topic;
+  const redisReply* fields = entry->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) {
+    out.deleted = true;
+    return out;
+  }
+  for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+    std::string_view name = Text(fields->element[i]);
+    std::string_view value = Text(fields->element[i + 1]);
+    if (name == kDataField) out.message.data = std::string(value);
+    if (name == kContentTypeField) out.message.content_type = std::string(value);
+    if (name == kMetadataField) out.message.metadata = ParseMetadataJson(value, out.id);
+  }
+  return out;
+}
+
+std::vector<StreamEntry> ParseEntries(const redisReply* entries, const std::string& topic) {
+  std::vector<StreamEntry> out;
+  if (entries->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i < entries->elements; ++i) {
+    if (auto entry = ParseEntry(entries->element[i], topic)) out.push_back(std::move(*entry));
+  }
+  return out;
+}
+
+// XREADGROUP's reply: nil on timeout, else [[stream, entries], ...].
+std::vector<StreamEntry> ParseReadReply(const redisReply* reply, const std::string& topic) {
+  std::vector<StreamEntry> out;
+  if (reply->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* stream = reply->element[i];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) continue;
+    auto entries = ParseEntries(stream->element[1], topic);
+    std::move(entries.begin(), entries.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
+// Start at "0", as Dapr does: a group created after its stream (or re-created after Redis
+// lost both) still gets the entries published meanwhile.
+RedisArgs GroupCreateArgs(const std::string& topic, const std::string& group) {
+  return {"XGROUP", "CREATE", topic, group, "0", "MKSTREAM"};
+}
+
+// OK, or BUSYGROUP (the group exists): both leave a usable group.
+bool GroupExists(const redisReply* reply) {
+  return !IsError(reply) || ErrorStartsWith(reply, "BUSYGROUP");
+}
+
+// consumerID-hostname-pid-random: unique per instance, readable in XINFO CONSUMERS.
+std::string ConsumerName(const std::string& group) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(random()));
+  return group + "-" + host + "-" + std::to_string(getpid()) + "-" + suffix;
+}
+
+}  // namespace
+
+// A subscription's state, shared by its two threads and the `done` callbacks it hands out,
+// which may outlive the component. The reader thread owns the Redis connection and the
+// claim state; mutex_ guards the queue and the delivery accounting.
+class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  Subscription(std::string topic, MessageHandler handler, const RedisPubSubOptions& options,
+               std::string consumer, std::shared_ptr<RedisConnectionPool> pool)
+      : topic_(std::move(topic)),
+        handler_(std::move(handler)),
+        options_(options),
+        consumer_(std::move(consumer)),
+        pool_(std::move(pool)) {
+    // The socket must outwait XREADGROUP's BLOCK, or every idle read would be a timeout.
+    reader_options_ = options_.connect;
+    reader_options_.read_timeout += kReadBlock;
+  }
+
+  void Start() {
+    reader_ = std::thread([self = shared_from_this()] { self->ReadLoop(); });
+    dispatcher_ = std::thread([self = shared_from_this()] { self->DispatchLoop(); });
+  }
+
+  void RequestStop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    dispatch_wake_.notify_all();
+    reader_wake_.notify_all();
+  }
+
+  // The dispatcher is always joined: after that no handler call can start. A reader stuck
+  // on a hung Redis past the deadline is detached; it holds this object alive, calls no
+  // handler, and ends at its next socket timeout.
+  void Join(Clock::time_point deadline) {
+    if (dispatcher_.joinable()) dispatcher_.join();
+    std::unique_lock lock(mutex_);
+    const bool exited = reader_exited_.wait_until(lock, deadline, [&] { return reader_done_; });
+    lock.unlock();
+    if (exited) {
+      reader_.join();
+    } else {
+      reader_.detach();
+    }
+  }
+
+ private:
+  // ---- reader thread ---------------------------------------------------------------------
+
+  void ReadLoop() {
+    // The first claim is at once: entries a previous run of this app left pending.
+    auto next_claim = Clock::now();
+    while (!Stopping()) {
+      if (!Step(next_claim)) Backoff();
+    }
+    ForgetConsumerIfIdle();
+    {
+      std::lock_guard lock(mutex_);
+      reader_done_ = true;
+    }
+    reader_exited_.notify_all();
+  }
+
+  // One round: connect if needed, claim when due, read what the queue has room for.
+  // False when Redis failed, which calls for a backoff.
+  bool Step(Clock::time_point& next_claim) {
+    if (!connection_ && !Connect()) return false;
+    size_t room = WaitForRoom(Clock::now() + kReadBlock);
+    if (room == 0) return true;
+    if (options_.redelivery() && Clock::now() >= next_claim) {
+      if (!Claim(room)) return false;
+      next_claim = Clock::now() + options_.redeliver_interval;
+      room = Room();
+      if (room == 0) return true;
+    }
+    milliseconds block = kReadBlock;
+    if (options_.redelivery()) {
+      auto until_claim = std::chrono::duration_cast<milliseconds>(next_claim - Clock::now());
+      block = std::clamp(until_claim, milliseconds(1), kReadBlock);  // BLOCK 0 is forever
+    }
+    return Read(room, block);
+  }
+
+  bool Connect() {
+    auto connection = RedisConnection::Open(reader_options_);
+    if (!connection.ok()) {
+      ReportFailure(connection.error().message());
+      return false;
+    }
+    connection_ = std::move(connection).value();
+    // The stream may be gone with a Redis restarted without persistence.
+    return EnsureGroup();
+  }
+
+  bool EnsureGroup() {
+    ReplyPtr reply = Call(GroupCreateArgs(topic_, options_.consumer_group));
+    if (!reply) return false;
+    if (!GroupExists(reply.get())) {
+      ReportFailure("cannot create consumer group " + options_.consumer_group + ": " +
+                    std::string(Text(reply.get())));
+      return false;
+    }
+    return true;
+  }
+
+  bool Read(size_t room, milliseconds block) {
+    ReplyPtr reply = Call({"XREADGROUP", "GROUP", options_.consumer_group, consumer_, "COUNT",
+                           std::to_string(room), "BLOCK", std::to_string(block.count()),
+                           "STREAMS", topic_, ">"});
+    if (!reply) return false;
+    if (IsError(reply.get())) return ErrorReply(reply.get(), "XREADGROUP");
+    Recovered();
+    Enqueue(ParseReadReply(reply.get(), topic_));
+    return true;
+  }
+
+  // Entries pending for longer than processingTimeout are taken over by this consumer and
+  // queued again: XPENDING lists them (with IDLE, Redis 6.2+, the server filters them),
+  // XCLAIM takes them, its min-idle making a race with another instance's claim harmless.
+  // Not XAUTOCLAIM: it cannot skip the entries this instance is still processing, and
+  // claiming those would reset their idle time, hiding them from the other instances.
+  bool Claim(size_t room) {
+    ReplyPtr pending = ListPending();
+    if (!pending) return false;
+    if (IsError(pending.get())) return ErrorReply(pending.get(), "XPENDING");
+    std::vector<std::string> ids = IdleEntries(pending.get(), room);
+    if (ids.empty()) return true;
+    RedisArgs claim = {"XCLAIM", topic_, options_.consumer_group, consumer_,
+                       std::to_string(options_.processing_timeout.count())};
+    claim.insert(claim.end(), ids.begin(), ids.end());
+    ReplyPtr claimed = Call(claim);
+    if (!claimed) return false;
+    if (IsError(claimed.get())) return ErrorReply(claimed.get(), "XCLAIM");
+    auto entries = ParseEntries(claimed.get(), topic_);
+    for (const auto& entry : entries) ids.erase(std::remove(ids.begin(), ids.end(), entry.id), ids.end());
+    Enqueue(std::move(entries));
+    return AckIfDeleted(ids);
+  }
+
+  // The oldest pending entries of the group: enough to fill the queue after skipping the
+  // ones held here. A Redis before 6.2 refuses IDLE; then the idle time is checked here.
+  ReplyPtr ListPending() {
+    const std::string count = std::to_string(options_.queue_depth + options_.concurrency);
+    if (use_idle_filter_) {
+      ReplyPtr reply = Call({"XPENDING", topic_, options_.consumer_group, "IDLE",
+                             std::to_string(options_.processing_timeout.count()), "-", "+", count});
+      // Before 6.2 "IDLE" reads as a bad start id: ERR; NOGROUP and WRONGTYPE are other stories.
+      if (!reply || !ErrorStartsWith(reply.get(), "ERR")) return reply;
+      use_idle_filter_ = false;
+    }
+    return Call({"XPENDING", topic_, options_.consumer_group, "-", "+", count});
+  }
+
+  // XPENDING's [id, consumer, idle ms, deliveries] rows worth claiming. An entry this
+  // instance is still processing is left alone: it is not lost, only slow.
+  std::vector<std::string> IdleEntries(const redisReply* rows, size_t room) {
+    std::vector<std::string> ids;
+    if (rows->type != REDIS_REPLY_ARRAY) return ids;
+    for (size_t i = 0; i < rows->elements && ids.size() < room; ++i) {
+      const redisReply* row = rows->element[i];
+      if (row->type != REDIS_REPLY_ARRAY || row->elements < 3) continue;
+      std::string id(Text(row->element[0]));
+      const bool mine = Text(row->element[1]) == consumer_ && Owned(id);
+      if (!mine && row->element[2]->integer >= options_.processing_timeout.count()) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  // Claimed ids that XCLAIM did not return: either deleted from the stream (ack them, or
+  // they stay pending forever) or taken by another consumer meanwhile (leave them).
+  bool AckIfDeleted(const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      ReplyPtr range = Call({"XRANGE", topic_, id, id});
+      if (!range) return false;
+      if (range->type == REDIS_REPLY_ARRAY && range->elements == 0) {
+        if (!Call({"XACK", topic_, options_.consumer_group, id})) return false;
+      }
+    }
+    return true;
+  }
+
+  // Leaves the group tidy when this instance goes away with nothing pending: consumer
+  // names are per instance, so they would otherwise pile up with every restart.
+  void ForgetConsumerIfIdle() {
+    if (!connection_) return;
+    ReplyPtr pending = Call({"XPENDING", topic_, options_.consumer_group, "-", "+", "1", consumer_});
+    if (pending && pending->type == REDIS_REPLY_ARRAY && pending->elements == 0) {
+      Call({"XGROUP", "DELCONSUMER", topic_, options_.consumer_group, consumer_});
+    }
+  }
+
+  // A command on the reader's connection; null when the connection failed (and is dropped).
+  ReplyPtr Call(const RedisArgs& args) {
+    if (!connection_) return nullptr;
+    auto reply = connection_->Command(args);
+    if (reply.ok()) return std::move(reply).value();
+    connection_.reset();
+    ReportFailure(reply.error().message());
+    return nullptr;
+  }
+
+  // An error reply: NOGROUP means the group or the whole stream vanished (deleted, or a
+  // Redis that lost its data): create it again, then back off like any other failure.
+  bool ErrorReply(const redisReply* reply, std::string_view command) {
+    ReportFailure(std::string(command) + ": " + std::string(Text(reply)));
+    if (ErrorStartsWith(reply, "NOGROUP")) EnsureGroup();
+    return false;
+  }
+
+  // Logs the first failure of a run of them, so a Redis that is down for an hour does not
+  // fill the log.
+  void ReportFailure(const std::string& what) {
+    if (Stopping()) return;
+    if (!failing_) {
+      spdlog::warn("pubsub.redis: topic {}: {}; retrying", topic_, what);
+    } else {
+      spdlog::debug("pubsub.redis: topic {}: {}", topic_, what);
+    }
+    failing_ = true;
+  }
+
+  void Recovered() {
+    backoff_ = kFirstBackoff;
+    if (!failing_) return;
+    failing_ = false;
+    spdlog::info("pubsub.redis: topic {}: reading again", topic_);
+  }
+
+  void Backoff() {
+    std::unique_lock lock(mutex_);
+    reader_wake_.wait_for(lock, backoff_, [&] { return stopping_; });
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  }
+
+  // Waits until the local queue has room (or `until`); the room, 0 when stopping.
+  size_t WaitForRoom(Clock::time_point until) {
+    std::unique_lock lock(mutex_);
+    reader_wake_.wait_until(lock, until,
+                            [&] { return stopping_ || queue_.size() < options_.queue_depth; });
+    return stopping_ ? 0 : options_.queue_depth - std::min(queue_.size(), options_.queue_depth);
+  }
+
+  size_t Room() {
+    std::lock_guard lock(mutex_);
+    return options_.queue_depth - std::min(queue_.size(), options_.queue_depth);
+  }
+
+  // Queues entries for the dispatcher, skipping any this instance already holds (a claim
+  // of an entry still being processed here); acks deleted ones. Returns how many it queued.
+  size_t Enqueue(std::vector<StreamEntry> entries) {
+    size_t queued = 0;
+    std::vector<std::string> deleted;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& entry : entries) {
+        if (entry.deleted) {
+          deleted.push_back(entry.id);
+        } else if (!stopping_ && owned_.insert(entry.id).second) {
+          queue_.push_back(std::move(entry));
+          ++queued;
+        }
+      }
+    }
+    if (queued > 0) dispatch_wake_.notify_one();
+    for (const auto& id : deleted) Call({"XACK", topic_, options_.consumer_group, id});
+    return queued;
+  }
+
+  bool Owned(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return owned_.count(id) > 0;
+  }
+
+  bool Stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  // ---- dispatcher thread -----------------------------------------------------------------
+
+  void DispatchLoop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      dispatch_wake_.wait(lock, [&] {
+        return stopping_ || (!queue_.empty() && in_flight_ < options_.concurrency);
+      });
+      if (stopping_) return;
+      StreamEntry entry = std::move(queue_.front());
+      queue_.pop_front();
+      ++in_flight_;
+      lock.unlock();
+      reader_wake_.notify_one();  // room in the queue
+      Deliver(std::move(entry));
+      lock.lock();
+    }
+  }
+
+  void Deliver(StreamEntry entry) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    DeliveryDone done = [self = shared_from_this(), id = entry.id, answered](Status status) {
+      if (answered->exchange(true)) return;  // "exactly once" is the caller's promise; be safe
+      self->Finished(id, status.ok());
+    };
+    // An exception must not end the dispatcher (std::terminate); the entry stays pending.
+    try {
+      handler_(std::move(entry.message), done);
+    } catch (const std::exception& error) {
+      spdlog::error("pubsub.redis: topic {}: the handler threw: {}", topic_, error.what());
+      done(Internal(error.what()));
+    } catch (...) {
+      spdlog::error("pubsub.redis: topic {}: the handler threw", topic_);
+      done(Internal("the handler threw"));
+    }
+  }
+
+  // Acked before the entry stops counting as held here, so that no claim round in
+  // between takes it for a lost one and delivers it again.
+  void Finished(const std::string& id, bool delivered) {
+    if (delivered) Ack(id);
+    {
+      std::lock_guard lock(mutex_);
+      owned_.erase(id);
+      --in_flight_;
+    }
+    dispatch_wake_.notify_one();
+  }
+
+  // On the caller's thread (the sidecar's workers); a failed ack only means one more
+  // delivery later.
+  void Ack(const std::string& id) {
+    auto reply = PoolCommand(*pool_, {"XACK", topic_, options_.consumer_group, id});
+    if (!reply.ok()) {
+      spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", topic_, id, reply.error().message());
+    } else if (IsError(reply->get())) {
+      spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", topic_, id, Text(reply->get()));
+    }
+  }
+
+  const std::string topic_;
+  const MessageHandler handler_;
+  const RedisPubSubOptions options_;
+  const std::string consumer_;
+  const std::shared_ptr<RedisConnectionPool> pool_;
+  state::RedisConnectOptions reader_options_;
+
+  // Reader thread only.
+  std::unique_ptr<RedisConnection> connection_;
+  bool use_idle_filter_ = true;  // XPENDING ... IDLE (Redis 6.2+)
+  bool failing_ = false;
+  milliseconds backoff_ = kFirstBackoff;
+
+  std::mutex mutex_;
+  std::condition_variable dispatch_wake_;  // queue or in_flight_ changed, or stopping
+  std::condition_variable reader_wake_;    // room in the queue, or stopping
+  std::condition_variable reader_exited_;
+  std::deque<StreamEntry> queue_;
+  std::set<std::string> owned_;  // ids queued or in flight here
+  size_t in_flight_ = 0;
+  bool stopping_ = false;
+  bool reader_done_ = false;
+  std::thread reader_;
+  std::thread dispatcher_;
+};
+
+RedisPubSub::~RedisPubSub() { Close(); }
+
+Status RedisPubSub::Init(const ComponentMetadata& metadata) {
+  auto options = ParseRedisPubSubOptions(metadata);
+  if (!options.ok()) return options.error();
+  options_ = std::move(options).value();
+  if (options_.max_len_approx > 0 && options_.stream_ttl.count() > 0) {
+    spdlog::warn("pubsub.redis {}: maxLenApprox and streamTTL are both set; only maxLenApprox trims",
+                 metadata.name());
+  }
+  consumer_name_ = ConsumerName(options_.consumer_group);
+  pool_ = std::make_shared<RedisConnectionPool>(options_.connect, options_.pool_size);
+  auto pong = PoolCommand(*pool_, {"PING"});
+  const std::string where = "pubsub.redis: redis at " + options_.connect.Address();
+  if (!pong.ok()) return Status(pong.error().code(), where + ": " + pong.error().message());
+  if (ErrorStartsWith(pong->get(), "NOAUTH")) {
+    return Status(StatusCode::kUnauthenticated, where + " wants a password (redisPassword)");
+  }
+  if (IsError(pong->get())) return Unavailable(where + ": " + std::string(Text(pong->get())));
+  return Status::Ok();
+}
+
+// XADD <topic> [MAXLEN ~ n | MINID ~ id] * data <bytes> [contentType <t>] [metadata <json>].
+// With both limits set, MAXLEN wins, as in go-redis.
+std::vector<std::string> RedisPubSub::XaddCommand(const ::dapr::pubsub::PublishRequest& request) const {
+  RedisArgs args = {"XADD", request.topic};
+  if (options_.max_len_approx > 0) {
+    args.insert(args.end(), {"MAXLEN", "~", std::to_string(options_.max_len_approx)});
+  } else if (options_.stream_ttl.count() > 0) {
+    // Stream ids start with the wall clock in milliseconds.
+    auto now = std::chrono::duration_cast<milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    args.insert(args.end(), {"MINID", "~", std::to_string((now - options_.stream_ttl).count())});
+  }
+  args.insert(args.end(), {"*", std::string(kDataField), request.data});
+  if (!request.content_type.empty()) {
+    args.insert(args.end(), {std::string(kContentTypeField), request.content_type});
+  }
+  if (!request.metadata.empty()) {
+    args.insert(args.end(), {std::string(kMetadataField), MetadataJson(request.metadata)});
+  }
+  return args;
+}
+
+Status RedisPubSub::Publish(const ::dapr::pubsub::PublishRequest& request) {
+  if (!pool_) return FailedPrecondition("pubsub.redis is not initialized");
+  if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
+  if (request.topic.empty()) return InvalidArgument("pubsub.redis: the topic is empty");
+  auto reply = PoolCommand(*pool_, XaddCommand(request));
+  const std::string what = "pubsub.redis: publish to topic " + request.topic;
+  if (!reply.ok()) return Status(StatusCode::kUnavailable, what + ": " + reply.error().message());
+  if (IsError(reply->get())) return Internal(what + " failed: " + std::string(Text(reply->get())));
+  return Status::Ok();
+}
+
+Status RedisPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
+                              MessageHandler handler) {
+  if (!pool_) return FailedPrecondition("pubsub.redis is not initialized");
+  if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
+  if (request.topic.empty()) return InvalidArgument("pubsub.redis: the topic is empty");
+  auto created = PoolCommand(*pool_, GroupCreateArgs(request.topic, options_.consumer_group));
+  const std::string what = "pubsub.redis: consumer group " + options_.consumer_group +
+                           " on topic " + request.topic;
+  if (!created.ok()) return Status(StatusCode::kUnavailable, what + ": " + created.error().message());
+  if (!GroupExists(created->get())) {
+    return FailedPrecondition(what + ": " + std::string(Text(created->get())));
+  }
+  auto subscription = std::make_shared<Subscription>(request.topic, std::move(handler), options_,
+                                                     consumer_name_, pool_);
+  std::lock_guard lock(mutex_);
+  if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
+  subscription->Start();
+  subscriptions_.push_back(std::move(subscription));
+  return Status::Ok();
+}
+
+// Stops every subscription at once, then waits for them under one shared deadline.
+// The pool stays until destruction: a `done` after Close still acks.
+void RedisPubSub::Close() {
+  std::vector<std::shared_ptr<Subscription>> subscriptions;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_.exchange(true)) return;
+    subscriptions.swap(subscriptions_);
+  }
+  const auto deadline = Clock::now() + kCloseWait;
+  for (auto& subscription : subscriptions) subscription->RequestStop();
+  for (auto& subscription : subscriptions) subscription->Join(deadline);
+}
+
+}  // namespace dapr::components::pubsub

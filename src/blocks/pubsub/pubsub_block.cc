@@ -1,0 +1,291 @@
+#include "blocks/pubsub/pubsub_block.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <set>
+
+#include "blocks/pubsub/cloud_event.h"
+#include "common/base64.h"
+#include "common/time_format.h"
+
+namespace dapr::blocks {
+namespace {
+
+using Json = nlohmann::json;
+namespace ps = ::dapr::pubsub;
+
+// A metadata flag such as rawPayload: absent is false; a value that is not a boolean is
+// the caller's mistake.
+Result<bool> Flag(const std::map<std::string, std::string>& metadata, const std::string& key) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return false;
+  auto value = ParseBool(it->second);
+  if (!value) return InvalidArgument(key + " must be a boolean, not \"" + it->second + "\"");
+  return *value;
+}
+
+std::string Dump(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+struct PubSubBlock::Entry {
+  std::string name;
+  std::shared_ptr<ps::PubSub> pubsub;
+  ps::Features features;
+  pubsub::TopicScopes scopes;
+};
+
+PubSubBlock::PubSubBlock(std::string app_id, WorkerPool& pool) : app_id_(std::move(app_id)), pool_(pool) {}
+
+PubSubBlock::~PubSubBlock() = default;
+
+Status PubSubBlock::AddPubSub(const std::string& name, std::shared_ptr<ps::PubSub> pubsub,
+                              const ComponentMetadata& metadata) {
+  auto entry = std::make_shared<Entry>();
+  entry->name = name;
+  entry->features = pubsub->GetFeatures();
+  entry->pubsub = std::move(pubsub);
+  entry->scopes = pubsub::TopicScopes::FromMetadata(metadata, app_id_);
+  std::unique_lock lock(mutex_);
+  if (!pubsubs_.emplace(name, std::move(entry)).second) {
+    return InvalidArgument("a pub/sub component named " + name + " is already loaded");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> PubSubBlock::Capabilities(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  auto it = pubsubs_.find(name);
+  if (it == pubsubs_.end()) return {};
+  std::vector<std::string> out;
+  const auto& f = it->second->features;
+  if (f.bulk_publish) out.push_back("BULK_PUBSUB");
+  if (f.message_ttl) out.push_back("MESSAGE_TTL");
+  if (f.subscribe_wildcards) out.push_back("SUBSCRIBE_WILDCARDS");
+  return out;
+}
+
+ApiResult<std::shared_ptr<const PubSubBlock::Entry>> PubSubBlock::Find(const std::string& pubsub_name,
+                                                                       const std::string& topic) const {
+  std::shared_lock lock(mutex_);
+  if (pubsubs_.empty()) return errors::PubSubNotConfigured();
+  if (pubsub_name.empty()) return errors::PubSubNameEmpty();
+  auto it = pubsubs_.find(pubsub_name);
+  if (it == pubsubs_.end()) return errors::PubSubNotFound(pubsub_name);
+  if (topic.empty()) return errors::PubSubTopicEmpty(pubsub_name);
+  return it->second;
+}
+
+namespace {
+
+// The bytes the broker carries for one publish: the CloudEvent, or the body untouched.
+Result<std::string> MessageData(const std::string& data, const std::string& content_type, bool raw,
+                                pubsub::PublishContext context) {
+  if (raw) return data;
+  context.content_type = content_type;
+  return pubsub::BuildCloudEvent(data, context);
+}
+
+pubsub::PublishContext ContextOf(const std::string& app_id, const std::string& pubsub_name,
+                                 const std::string& topic, const std::string& traceparent,
+                                 const std::string& tracestate, bool broker_has_ttl) {
+  pubsub::PublishContext context;
+  context.app_id = app_id;
+  context.pubsub_name = pubsub_name;
+  context.topic = topic;
+  context.traceparent = traceparent;
+  context.tracestate = tracestate;
+  context.broker_has_ttl = broker_has_ttl;
+  return context;
+}
+
+ApiError PublishError(const std::string& pubsub, const std::string& topic, const Status& cause) {
+  if (cause.code() == StatusCode::kNotFound) return errors::PubSubTopicNotFound(pubsub, topic, cause);
+  return errors::PubSubPublish(pubsub, topic, cause);
+}
+
+}  // namespace
+
+void PubSubBlock::Publish(PublishItem item, std::function<void(ApiResult<Done>)> done) const {
+  auto entry = Find(item.pubsub_name, item.topic);
+  if (!entry.ok()) return done(entry.take_error());
+  auto raw = Flag(item.metadata, "rawPayload");
+  if (!raw.ok()) return done(errors::PubSubBadMetadata(item.pubsub_name, raw.error().message()));
+  if (!(*entry)->scopes.MayPublish(item.topic)) {
+    return done(errors::PubSubForbidden(item.pubsub_name, item.topic, app_id_));
+  }
+  // The envelope (the whole body, for a large one) and the broker call run on a worker.
+  pool_.Post([this, entry = std::move(entry).value(), item = std::move(item), raw = *raw,
+              done = std::move(done)]() mutable {
+    pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent,
+                                               item.tracestate, entry->features.message_ttl);
+    context.metadata = item.metadata;
+    auto data = MessageData(item.data, item.content_type, raw, std::move(context));
+    if (!data.ok()) return done(errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message()));
+    ps::PublishRequest request{item.topic, std::move(data).value(),
+                               raw ? item.content_type : "application/cloudevents+json", std::move(item.metadata)};
+    Status status = entry->pubsub->Publish(request);
+    if (!status.ok()) return done(PublishError(item.pubsub_name, item.topic, status));
+    done(Done{});
+  });
+}
+
+void PubSubBlock::BulkPublish(BulkPublishItem item, std::function<void(ApiResult<BulkPublishFailures>)> done) const {
+  auto entry = Find(item.pubsub_name, item.topic);
+  if (!entry.ok()) return done(entry.take_error());
+  if (!(*entry)->scopes.MayPublish(item.topic)) {
+    return done(errors::PubSubForbidden(item.pubsub_name, item.topic, app_id_));
+  }
+  std::set<std::string> ids;
+  for (const auto& e : item.entries) {
+    if (e.entry_id.empty()) return done(errors::PubSubMarshalEvents(item.pubsub_name, item.topic, "entryId is required"));
+    if (!ids.insert(e.entry_id).second) {
+      return done(errors::PubSubMarshalEvents(item.pubsub_name, item.topic, "duplicate entryId " + e.entry_id));
+    }
+  }
+  pool_.Post([this, entry = std::move(entry).value(), item = std::move(item), done = std::move(done)]() mutable {
+    ps::BulkPublishRequest request{item.topic, {}, item.metadata};
+    for (auto& e : item.entries) {
+      std::map<std::string, std::string> metadata = item.metadata;  // an entry's own keys win
+      for (auto& [k, v] : e.metadata) metadata[k] = v;
+      auto raw = Flag(metadata, "rawPayload");
+      if (!raw.ok()) return done(errors::PubSubBadMetadata(item.pubsub_name, raw.error().message()));
+      pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent,
+                                                 item.tracestate, entry->features.message_ttl);
+      context.metadata = metadata;
+      auto data = MessageData(e.event, e.content_type, *raw, std::move(context));
+      if (!data.ok()) return done(errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message()));
+      request.entries.push_back({e.entry_id, std::move(data).value(),
+                                 *raw ? e.content_type : "application/cloudevents+json", std::move(metadata)});
+    }
+    done(entry->pubsub->BulkPublish(request));
+  });
+}
+
+// One subscription's deliveries: each message from the broker is checked, routed, handed
+// to the app, and acked or handed back by what the app answered.
+class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
+ public:
+  Delivery(pubsub::Subscription subscription, std::shared_ptr<const Entry> entry,
+           pubsub::TopicChannel& channel, WorkerPool& pool)
+      : subscription_(std::move(subscription)), entry_(std::move(entry)), channel_(channel), pool_(pool) {
+    auto raw = Flag(subscription_.metadata, "rawPayload");
+    raw_ = raw.ok() && *raw;
+  }
+
+  void Handle(ps::Message message, ps::DeliveryDone done) {
+    auto event = Envelope(message);
+    if (!event) return Dropped(std::move(message), std::move(done), "the message is not a CloudEvent");
+    if (Expired(*event)) return Dropped(std::move(message), std::move(done), "the event has expired");
+    auto path = pubsub::RouteFor(subscription_, *event);
+    if (!path) return Dropped(std::move(message), std::move(done), "no route matches the event");
+    pubsub::TopicEvent topic_event;
+    topic_event.pubsub_name = entry_->name;
+    topic_event.topic = message.topic;
+    topic_event.path = std::move(*path);
+    topic_event.data = raw_ ? Dump(*event) : message.data;
+    topic_event.cloud_event = std::move(*event);
+    topic_event.metadata = message.metadata;
+    topic_event.metadata["pubsubName"] = entry_->name;
+    channel_.Deliver(std::move(topic_event), [self = shared_from_this(), message = std::move(message),
+                                              done = std::move(done)](pubsub::DeliveryResult result) mutable {
+      // Acks and dead letters are broker calls, which may block: off the event loop.
+      self->pool_.Post([self, message = std::move(message), done = std::move(done),
+                        result = std::move(result)]() mutable {
+        self->Answered(std::move(message), std::move(done), result);
+      });
+    });
+  }
+
+ private:
+  // The CloudEvent of a message: parsed, or built around the bytes for a raw subscription.
+  std::optional<Json> Envelope(const ps::Message& message) const {
+    if (raw_) {
+      Json event = {{"id", pubsub::NewUuid()},          {"source", "Dapr"},
+                    {"type", "com.dapr.event.sent"},     {"specversion", "1.0"},
+                    {"datacontenttype", "application/octet-stream"},
+                    {"topic", message.topic},            {"pubsubname", entry_->name},
+                    {"data_base64", Base64Encode(message.data)}};
+      return event;
+    }
+    Json event = Json::parse(message.data, nullptr, false);
+    if (event.is_discarded() || !event.is_object()) return std::nullopt;
+    return event;
+  }
+
+  // expiration, as this sidecar writes it (RFC 3339 in UTC, whole seconds), compares as text.
+  static bool Expired(const Json& event) {
+    auto it = event.find("expiration");
+    if (it == event.end() || !it->is_string()) return false;
+    const std::string& at = it->get_ref<const std::string&>();
+    return at.size() == 20 && at.back() == 'Z' && at <= FormatRfc3339(std::chrono::system_clock::now());
+  }
+
+  void Answered(ps::Message message, ps::DeliveryDone done, const pubsub::DeliveryResult& result) {
+    switch (result.outcome) {
+      case pubsub::Outcome::kSuccess:
+        return done(Status::Ok());
+      case pubsub::Outcome::kDrop:
+        return Dropped(std::move(message), std::move(done), "the app dropped it: " + result.detail);
+      case pubsub::Outcome::kRetry:
+        // With a dead-letter topic the message goes there; without, back to the broker.
+        if (!subscription_.dead_letter_topic.empty()) {
+          return Dropped(std::move(message), std::move(done), "delivery failed: " + result.detail);
+        }
+        spdlog::debug("pubsub {}: delivery on topic {} failed, to be retried: {}", entry_->name,
+                      message.topic, result.detail);
+        return done(Status(StatusCode::kUnavailable, result.detail));
+    }
+  }
+
+  // A message that cannot be delivered: to the dead-letter topic when there is one, else
+  // acked and gone. A dead letter that cannot be published keeps the message with the broker.
+  void Dropped(ps::Message message, ps::DeliveryDone done, const std::string& why) {
+    const std::string& dead_letters = subscription_.dead_letter_topic;
+    if (dead_letters.empty() || dead_letters == message.topic) {
+      spdlog::warn("pubsub {}: dropping a message of topic {}: {}", entry_->name, message.topic, why);
+      return done(Status::Ok());
+    }
+    ps::PublishRequest request{dead_letters, std::move(message.data), std::move(message.content_type),
+                               std::move(message.metadata)};
+    Status status = entry_->pubsub->Publish(request);
+    if (!status.ok()) {
+      spdlog::warn("pubsub {}: dead letter to {} failed: {}", entry_->name, dead_letters, status.message());
+      return done(status);
+    }
+    spdlog::info("pubsub {}: message of topic {} sent to dead-letter topic {}: {}", entry_->name,
+                 message.topic, dead_letters, why);
+    done(Status::Ok());
+  }
+
+  const pubsub::Subscription subscription_;
+  const std::shared_ptr<const Entry> entry_;
+  pubsub::TopicChannel& channel_;
+  WorkerPool& pool_;
+  bool raw_ = false;
+};
+
+Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKind, pubsub::TopicChannel& channel) {
+  auto entry = Find(subscription.pubsub_name, subscription.topic);
+  if (!entry.ok()) return Status(StatusCode::kNotFound, entry.error().message);
+  if (!(*entry)->scopes.MaySubscribe(subscription.topic)) {
+    return Status(StatusCode::kPermissionDenied, "topic " + subscription.topic + " is not allowed for app id " + app_id_);
+  }
+  ps::SubscribeRequest request{subscription.topic, subscription.metadata};
+  auto delivery = std::make_shared<Delivery>(std::move(subscription), *entry, channel, pool_);
+  return (*entry)->pubsub->Subscribe(request, [delivery](ps::Message message, ps::DeliveryDone done) {
+    delivery->Handle(std::move(message), std::move(done));
+  });
+}
+
+void PubSubBlock::CloseAll() {
+  std::map<std::string, std::shared_ptr<const Entry>> pubsubs;
+  {
+    std::unique_lock lock(mutex_);
+    pubsubs.swap(pubsubs_);
+  }
+  for (auto& [name, entry] : pubsubs) entry->pubsub->Close();
+}
+
+}  // namespace dapr::blocks

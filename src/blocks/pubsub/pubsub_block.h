@@ -1,0 +1,87 @@
+// The pub/sub building block, once for both transports: publish (validation, scopes, the
+// CloudEvent envelope, the component call, Dapr's errors) and delivery of what the app
+// subscribed to (envelope checks, routing rules, the app's answer, dead letters).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "blocks/errors.h"
+#include "blocks/pubsub/subscription.h"
+#include "blocks/pubsub/topic_channel.h"
+#include "blocks/pubsub/topic_scopes.h"
+#include "common/worker_pool.h"
+#include "dapr/pubsub/pubsub.h"
+
+namespace dapr::blocks {
+
+struct PublishItem {
+  std::string pubsub_name;
+  std::string topic;
+  std::string data;
+  std::string content_type;
+  std::map<std::string, std::string> metadata;  // rawPayload, ttlInSeconds, cloudevent.*, broker keys
+  std::string traceparent;
+  std::string tracestate;
+};
+
+struct BulkPublishEntryItem {
+  std::string entry_id;
+  std::string event;  // the entry's bytes (JSON text for JSON content types)
+  std::string content_type;
+  std::map<std::string, std::string> metadata;
+};
+
+struct BulkPublishItem {
+  std::string pubsub_name;
+  std::string topic;
+  std::vector<BulkPublishEntryItem> entries;
+  std::map<std::string, std::string> metadata;
+  std::string traceparent;
+  std::string tracestate;
+};
+
+using BulkPublishFailures = std::vector<::dapr::pubsub::BulkPublishFailure>;
+
+enum class SubscriptionKind { kDeclarative, kProgrammatic, kStreaming };
+
+class PubSubBlock {
+ public:
+  // pool runs the components' blocking calls (publish, acks).
+  PubSubBlock(std::string app_id, WorkerPool& pool);
+  ~PubSubBlock();
+
+  Status AddPubSub(const std::string& name, std::shared_ptr<::dapr::pubsub::PubSub> pubsub,
+                   const ComponentMetadata& metadata);
+  std::vector<std::string> Capabilities(const std::string& name) const;
+
+  // done runs once, on a worker thread (or at once for a request refused up front).
+  void Publish(PublishItem item, std::function<void(ApiResult<Done>)> done) const;
+  // The entries that failed; an error when the request as a whole is refused.
+  void BulkPublish(BulkPublishItem item, std::function<void(ApiResult<BulkPublishFailures>)> done) const;
+
+  // Starts delivering a subscription's messages to the app through channel (which must
+  // outlive the block's CloseAll). Refused: an unknown component, a topic outside the
+  // component's subscriptionScopes.
+  Status Subscribe(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel);
+
+  // Stops every component's deliveries and closes the components.
+  void CloseAll();
+
+  struct Entry;
+  class Delivery;
+
+ private:
+  ApiResult<std::shared_ptr<const Entry>> Find(const std::string& pubsub_name, const std::string& topic) const;
+
+  std::string app_id_;
+  WorkerPool& pool_;
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<const Entry>> pubsubs_;
+};
+
+}  // namespace dapr::blocks

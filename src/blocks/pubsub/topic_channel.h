@@ -1,0 +1,43 @@
+// How the pub/sub block reaches its app, whatever the app's protocol: ask which topics it
+// subscribes to, and hand it one event. The HTTP and gRPC forms are in src/channel/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "blocks/pubsub/app_reply.h"
+#include "blocks/pubsub/subscription.h"
+#include "dapr/status.h"
+
+namespace dapr::blocks::pubsub {
+
+// One event on its way to the app.
+struct TopicEvent {
+  std::string pubsub_name;
+  std::string topic;
+  std::string path;             // the route the rules chose
+  std::string data;             // the CloudEvent as JSON text: what an HTTP app gets
+  nlohmann::json cloud_event;   // the same, parsed (a gRPC app gets its fields)
+  std::map<std::string, std::string> metadata;  // the broker's, delivered as headers
+};
+
+// What the app answered; the detail says why a delivery did not succeed, for the logs.
+struct DeliveryResult {
+  Outcome outcome = Outcome::kSuccess;
+  std::string detail;
+};
+
+class TopicChannel {
+ public:
+  virtual ~TopicChannel() = default;
+  // The app's programmatic subscriptions (GET /dapr/subscribe, ListTopicSubscriptions).
+  // An app that has none, or does not serve the call, gives an empty list.
+  virtual void ListSubscriptions(std::function<void(Result<std::vector<Subscription>>)> done) = 0;
+  // done runs once, on any thread.
+  virtual void Deliver(TopicEvent event, std::function<void(DeliveryResult)> done) = 0;
+};
+
+}  // namespace dapr::blocks::pubsub

@@ -1,0 +1,156 @@
+// The gRPC form of the topic channel (topic_channels.h): the app's AppCallback service.
+#include <google/protobuf/empty.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "channel/topic_channels.h"
+#include "common/base64.h"
+#include "dapr/proto/runtime/v1/appcallback.pb.h"
+
+namespace dapr::channel {
+namespace {
+
+namespace ps = blocks::pubsub;
+namespace rt = ::dapr::proto::runtime::v1;
+using Json = nlohmann::json;
+
+constexpr const char* kListTopicSubscriptions = "/dapr.proto.runtime.v1.AppCallback/ListTopicSubscriptions";
+constexpr const char* kOnTopicEvent = "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent";
+
+// A TopicSubscription in the JSON shape of GET /dapr/subscribe, so both go through one
+// parser (and one check of their match expressions). One without routes gets the route
+// "/", put back to "" (OnTopicEvent's path) by the caller.
+Json SubscriptionJson(const rt::TopicSubscription& s) {
+  Json out = {{"pubsubname", s.pubsub_name()}, {"topic", s.topic()}};
+  Json metadata = Json::object();
+  for (const auto& [k, v] : s.metadata()) metadata[k] = v;
+  out["metadata"] = std::move(metadata);
+  if (!s.dead_letter_topic().empty()) out["deadLetterTopic"] = s.dead_letter_topic();
+  if (s.has_bulk_subscribe()) {
+    out["bulkSubscribe"] = {{"enabled", s.bulk_subscribe().enabled()},
+                            {"maxMessagesCount", s.bulk_subscribe().max_messages_count()},
+                            {"maxAwaitDurationMs", s.bulk_subscribe().max_await_duration_ms()}};
+  }
+  const bool has_routes = s.has_routes() && (!s.routes().default_().empty() || s.routes().rules_size() > 0);
+  if (!has_routes) {
+    out["route"] = "/";
+    return out;
+  }
+  Json rules = Json::array();
+  for (const auto& rule : s.routes().rules()) rules.push_back({{"match", rule.match()}, {"path", rule.path()}});
+  out["routes"] = {{"rules", std::move(rules)}, {"default", s.routes().default_()}};
+  return out;
+}
+
+Result<std::vector<ps::Subscription>> FromProto(const rt::ListTopicSubscriptionsResponse& response) {
+  Json list = Json::array();
+  std::vector<bool> routeless;
+  for (const auto& s : response.subscriptions()) {
+    list.push_back(SubscriptionJson(s));
+    routeless.push_back(!list.back().contains("routes"));
+  }
+  auto parsed = ps::ParseProgrammaticSubscriptions(list.dump());
+  if (!parsed.ok()) return parsed;
+  for (size_t i = 0; i < parsed->size() && i < routeless.size(); ++i) {
+    if (routeless[i] && !(*parsed)[i].rules.empty()) (*parsed)[i].rules.back().path.clear();
+  }
+  return parsed;
+}
+
+std::string Text(const Json& event, const char* field) {
+  auto it = event.find(field);
+  return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The CloudEvent's payload as bytes: JSON data as its text, a string as itself,
+// data_base64 decoded.
+std::string DataBytes(const Json& event) {
+  if (auto b64 = event.find("data_base64"); b64 != event.end() && b64->is_string()) {
+    return Base64Decode(b64->get_ref<const std::string&>()).value_or(std::string());
+  }
+  auto data = event.find("data");
+  if (data == event.end() || data->is_null()) return {};
+  if (data->is_string()) return data->get<std::string>();
+  return data->dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+rt::TopicEventRequest ToProto(const ps::TopicEvent& e) {
+  static const char* kCoreFields[] = {"id", "source", "type", "specversion", "datacontenttype",
+                                      "data", "data_base64", "topic", "pubsubname"};
+  rt::TopicEventRequest request;
+  const Json& ce = e.cloud_event;
+  request.set_id(Text(ce, "id"));
+  request.set_source(Text(ce, "source"));
+  request.set_type(Text(ce, "type"));
+  request.set_spec_version(Text(ce, "specversion"));
+  request.set_data_content_type(Text(ce, "datacontenttype"));
+  request.set_data(DataBytes(ce));
+  request.set_topic(e.topic);
+  request.set_pubsub_name(e.pubsub_name);
+  request.set_path(e.path);
+  Json extensions = Json::object();
+  for (const auto& [key, value] : ce.items()) {
+    if (std::find(std::begin(kCoreFields), std::end(kCoreFields), key) == std::end(kCoreFields)) {
+      extensions[key] = value;
+    }
+  }
+  if (!extensions.empty()) {
+    auto status = google::protobuf::util::JsonStringToMessage(
+        extensions.dump(-1, ' ', false, Json::error_handler_t::replace), request.mutable_extensions());
+    if (!status.ok()) request.clear_extensions();
+  }
+  return request;
+}
+
+ps::Outcome OutcomeOf(rt::TopicEventResponse::TopicEventResponseStatus status) {
+  switch (status) {
+    case rt::TopicEventResponse::SUCCESS: return ps::Outcome::kSuccess;
+    case rt::TopicEventResponse::DROP: return ps::Outcome::kDrop;
+    default: return ps::Outcome::kRetry;
+  }
+}
+
+class GrpcTopicChannel final : public ps::TopicChannel {
+ public:
+  explicit GrpcTopicChannel(AppChannel& app) : app_(app) {}
+
+  void ListSubscriptions(std::function<void(Result<std::vector<ps::Subscription>>)> done) override {
+    app_.CallUnary(kListTopicSubscriptions, google::protobuf::Empty().SerializeAsString(),
+                   [done = std::move(done)](UnaryReply reply) {
+                     // An app without the method has no subscriptions.
+                     if (reply.status.code() == StatusCode::kUnimplemented) return done(std::vector<ps::Subscription>{});
+                     if (!reply.status.ok()) return done(reply.status);
+                     rt::ListTopicSubscriptionsResponse response;
+                     if (!response.ParseFromString(reply.message)) {
+                       return done(InvalidArgument("the app's ListTopicSubscriptions answer does not parse"));
+                     }
+                     done(FromProto(response));
+                   });
+  }
+
+  void Deliver(ps::TopicEvent event, std::function<void(ps::DeliveryResult)> done) override {
+    app_.CallUnary(kOnTopicEvent, ToProto(event).SerializeAsString(), [done = std::move(done)](UnaryReply reply) {
+      // Unimplemented is the gRPC form of a 404: the app cannot take it, ever.
+      if (reply.status.code() == StatusCode::kUnimplemented) {
+        return done({ps::Outcome::kDrop, "OnTopicEvent is not implemented by the app"});
+      }
+      if (!reply.status.ok()) return done({ps::Outcome::kRetry, "OnTopicEvent failed: " + reply.status.message()});
+      rt::TopicEventResponse response;
+      if (!response.ParseFromString(reply.message)) {
+        return done({ps::Outcome::kRetry, "the app's TopicEventResponse does not parse"});
+      }
+      done({OutcomeOf(response.status()),
+            "the app answered " + rt::TopicEventResponse::TopicEventResponseStatus_Name(response.status())});
+    });
+  }
+
+ private:
+  AppChannel& app_;
+};
+
+}  // namespace
+
+std::unique_ptr<ps::TopicChannel> MakeGrpcTopicChannel(AppChannel& app) {
+  return std::make_unique<GrpcTopicChannel>(app);
+}
+
+}  // namespace dapr::channel
