@@ -122,9 +122,6 @@ TEST(ResourceLoaderTest, OtherKindsAndEmptyDocumentsAreSkipped) {
       "---\n" + Component("kept") +
       "---\n"
       "---\n"
-      "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: sub}\n"
-      "spec: {topic: orders}\n"
-      "---\n"
       "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata: {name: ep}\n"
       "spec: {baseUrl: \"http://127.0.0.1:1\"}\n"
       "---\n"
@@ -134,6 +131,28 @@ TEST(ResourceLoaderTest, OtherKindsAndEmptyDocumentsAreSkipped) {
       "---\n"
       "kind: component\nmetadata: {name: lowercase-kind}\nspec: {type: state.redis}\n");
   EXPECT_EQ(Names(specs), (std::vector<std::string>{"kept"}));
+}
+
+TEST(ResourceLoaderTest, SubscriptionsScopedToThisAppAreReturned) {
+  std::string yaml =
+      "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: mine}\n"
+      "spec: {pubsubname: pubsub, topic: orders, routes: {default: /orders}}\nscopes: [app1]\n"
+      "---\n"
+      "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: theirs}\n"
+      "spec: {pubsubname: pubsub, topic: orders, routes: {default: /orders}}\nscopes: [app2]\n";
+  auto resources = ParseResourceDocuments(yaml, "subs.yaml", {"app1", ""});
+  ASSERT_TRUE(resources.ok()) << resources.error().message();
+  ASSERT_EQ(resources->subscriptions.size(), 1u);
+  EXPECT_EQ(resources->subscriptions[0].name, "mine");
+}
+
+TEST(ResourceLoaderTest, ASubscriptionWithABadMatchIsALoadError) {
+  std::string yaml =
+      "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: bad}\n"
+      "spec: {pubsubname: pubsub, topic: orders, routes: {rules: [{match: 'event.type = 1', path: /x}]}}\n";
+  auto resources = ParseResourceDocuments(yaml, "subs.yaml", {"app1", ""});
+  ASSERT_FALSE(resources.ok());
+  EXPECT_NE(resources.error().message().find("event.type = 1"), std::string::npos) << resources.error().message();
 }
 
 TEST(ResourceLoaderTest, ResiliencyDocumentsAreReturnedBesideComponents) {
