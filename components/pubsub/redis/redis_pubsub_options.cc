@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "components/pubsub/redis/redis_pubsub.h"
+#include "components/common/redis_unsupported.h"
 #include "dapr/registry.h"  // ToLower
 
 namespace dapr::components::pubsub {
@@ -85,24 +86,6 @@ Status ReadTimeout(const ComponentMetadata& metadata, std::string_view key, mill
   return Status::Ok();
 }
 
-Status RejectUnsupported(const ComponentMetadata& metadata) {
-  auto tls = metadata.GetBool("enableTLS", false);
-  if (!tls.ok()) return tls.error();
-  if (tls.value()) {
-    return Unimplemented("metadata enableTLS: TLS is not supported by this build of pubsub.redis");
-  }
-  std::string type = ToLower(metadata.GetOr("redisType", "node"));
-  if (type != "node") {
-    return Unimplemented("metadata redisType: only \"node\" is supported, not \"" + type + "\"");
-  }
-  auto failover = metadata.GetBool("failover", false);
-  if (!failover.ok()) return failover.error();
-  if (failover.value()) {
-    return Unimplemented("metadata failover: Redis Sentinel is not supported by this build");
-  }
-  return Status::Ok();
-}
-
 Status ParseConnection(const ComponentMetadata& metadata, state::RedisConnectOptions& out) {
   auto host = metadata.Get("redisHost");
   if (!host || host->empty()) return InvalidArgument("metadata redisHost is required (host:port)");
@@ -177,7 +160,7 @@ Status ParseStreams(const ComponentMetadata& metadata, RedisPubSubOptions& out) 
 // tuning with no counterpart here, and are ignored.
 Result<RedisPubSubOptions> ParseRedisPubSubOptions(const ComponentMetadata& metadata) {
   RedisPubSubOptions options;
-  if (Status status = RejectUnsupported(metadata); !status.ok()) return status;
+  if (Status status = components::RejectUnsupportedRedis(metadata, "pubsub.redis"); !status.ok()) return status;
   if (Status status = ParseConnection(metadata, options.connect); !status.ok()) return status;
   if (Status status = ParseDelivery(metadata, options); !status.ok()) return status;
   if (Status status = ParseStreams(metadata, options); !status.ok()) return status;

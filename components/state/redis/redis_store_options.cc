@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "components/state/redis/redis_store.h"
+#include "components/common/redis_unsupported.h"
 #include "dapr/registry.h"  // ToLower
 
 namespace dapr::state {
@@ -33,26 +34,6 @@ Status ParseAddress(const std::string& text, RedisConnectOptions& out) {
   if (ec != std::errc() || parsed_end != end || port <= 0 || port > 65535) return bad();
   out.host = std::move(host);
   out.port = port;
-  return Status::Ok();
-}
-
-// Features of Dapr's state.redis that this hiredis build lacks: refuse them loudly rather
-// than connect in a way the user did not ask for.
-Status RejectUnsupported(const ComponentMetadata& metadata) {
-  auto tls = metadata.GetBool("enableTLS", false);
-  if (!tls.ok()) return tls.error();
-  if (tls.value()) {
-    return Unimplemented("metadata enableTLS: TLS is not supported by this build of state.redis");
-  }
-  std::string type = ToLower(metadata.GetOr("redisType", "node"));
-  if (type != "node") {
-    return Unimplemented("metadata redisType: only \"node\" is supported, not \"" + type + "\"");
-  }
-  auto failover = metadata.GetBool("failover", false);
-  if (!failover.ok()) return failover.error();
-  if (failover.value()) {
-    return Unimplemented("metadata failover: Redis Sentinel is not supported by this build");
-  }
   return Status::Ok();
 }
 
@@ -105,7 +86,7 @@ Status ParseLimits(const ComponentMetadata& metadata, RedisStoreOptions& out) {
 // actorStateStore and keyPrefix belong to the state block; unknown keys are ignored.
 Result<RedisStoreOptions> ParseRedisStoreOptions(const ComponentMetadata& metadata) {
   RedisStoreOptions options;
-  if (Status status = RejectUnsupported(metadata); !status.ok()) return status;
+  if (Status status = components::RejectUnsupportedRedis(metadata, "state.redis"); !status.ok()) return status;
   if (Status status = ParseConnection(metadata, options.connect); !status.ok()) return status;
   if (Status status = ParseLimits(metadata, options); !status.ok()) return status;
   return options;
