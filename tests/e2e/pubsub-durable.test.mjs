@@ -2,34 +2,9 @@
 // published message through a SIGKILL of the sidecar: published N, delivered >= N distinct,
 // lost 0, counted over real processes.
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, describe, test } from "node:test";
 import { Daprd, freePort, stopApp, tempDir, uid, waitFor } from "./lib/daprd.mjs";
-
-// A plain HTTP subscriber: subscribes to "durable" on "pubsub"; while `accepting` is false
-// it fails every delivery (so nothing is acked), then it records and acks.
-function subscriber(port) {
-  const state = { accepting: false, seen: new Set(), attempts: 0 };
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => { body += c; });
-    req.on("end", () => {
-      if (req.url === "/dapr/subscribe") {
-        res.setHeader("content-type", "application/json");
-        return res.end(JSON.stringify([{ pubsubname: "pubsub", topic: "durable", route: "/durable" }]));
-      }
-      if (req.url === "/durable") {
-        state.attempts++;
-        if (!state.accepting) { res.statusCode = 500; return res.end(); }
-        state.seen.add(JSON.parse(body).data.n);
-        return res.end();
-      }
-      res.statusCode = 404;
-      res.end();
-    });
-  });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve({ server, state })));
-}
+import { lostOf, startCountingSubscriber } from "./lib/subscriber.mjs";
 
 describe("the embedded pub/sub across a SIGKILL of daprd", () => {
   const cleanup = [];
@@ -39,7 +14,8 @@ describe("the embedded pub/sub across a SIGKILL of daprd", () => {
     const N = 200;
     const home = tempDir("durable");
     const appPort = await freePort();
-    const { server, state } = await subscriber(appPort);
+    const { server, state } = await startCountingSubscriber(appPort, { topic: "durable" });
+    state.accepting = false;
     cleanup.push(() => stopApp(server));
     const appId = `durable-${uid(4)}`;
     const opts = { appId, home, resources: false, args: ["--app-port", String(appPort)] };
@@ -59,7 +35,7 @@ describe("the embedded pub/sub across a SIGKILL of daprd", () => {
     daprd = new Daprd(opts);
     await daprd.start();
     await waitFor(() => state.seen.size >= N, { ms: 60_000, every: 200, what: `${N} distinct deliveries` });
-    const lost = [...Array(N).keys()].filter((n) => !state.seen.has(n)).length;
+    const lost = lostOf(Array(N).keys(), state);
     console.log(`published ${N}, delivered ${state.seen.size} distinct (${state.attempts} attempts), lost ${lost}`);
     assert.equal(lost, 0);
   });
