@@ -38,10 +38,10 @@ async function publish(daprd, topic, n) {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n }),
       signal: AbortSignal.timeout(5000),
     });
-    await res.arrayBuffer();
-    return res.status;
+    const body = await res.text();
+    return { status: res.status, errorCode: body ? JSON.parse(body).errorCode : undefined };
   } catch {
-    return 0;
+    return { status: 0 };
   }
 }
 
@@ -72,17 +72,21 @@ describe("pubsub.redis at least once", { timeout: 180_000 }, () => {
     await daprd.start();
     const acked = new Set();
     let refused = 0;
+    const codes = new Set();
     for (let n = 0; acked.size < 300; n++) {
       if (n === 100) {
         await redis.kill();
         setTimeout(() => redis.start(), 500);  // back while publishes keep coming
       }
-      const status = await publish(daprd, "orders", n);
+      const { status, errorCode } = await publish(daprd, "orders", n);
       if (status === 204) acked.add(n);
-      else refused++;
+      else (refused++, codes.add(`${status} ${errorCode}`));
       assert.ok(n < 5000, "publishes never recovered");
     }
     assert.ok(refused > 0, "the restart was seen by publishers (some publishes refused)");
+    // A dead broker is Dapr's publish error, never a silent drop; the sidecar stays healthy.
+    assert.deepEqual([...codes], ["500 ERR_PUBSUB_PUBLISH_MESSAGE"]);
+    assert.equal((await fetch(`${daprd.httpUrl}/v1.0/healthz`)).status, 204);
     await waitFor(() => lostOf(acked, app.state) === 0, { ms: 30_000, every: 200, what: "every acked publish delivered" });
     console.log(`redis restart: published ${acked.size} acked (${refused} refused while down), ` +
                 `delivered ${app.state.seen.size} distinct, lost ${lostOf(acked, app.state)}`);
@@ -94,7 +98,7 @@ describe("pubsub.redis at least once", { timeout: 180_000 }, () => {
     let daprd = new Daprd(opts);
     await daprd.start();
     const N = 200;
-    for (let n = 0; n < N; n++) assert.equal(await publish(daprd, "inflight", n), 204);
+    for (let n = 0; n < N; n++) assert.equal((await publish(daprd, "inflight", n)).status, 204);
     await waitFor(() => app.state.attempts > 0, { ms: 5000, what: "a first (failing) delivery" });
     daprd.proc.kill("SIGKILL");
     await daprd.waitExit(5000);

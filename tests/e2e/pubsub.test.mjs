@@ -37,7 +37,7 @@ for (const app of PROTOCOLS) {
       daprd = new Daprd({
         appId,
         ready: "outbound",
-        args: ["--app-port", String(appPort), "--app-protocol", app.name],
+        args: ["--app-port", String(appPort), "--app-protocol", app.name, "--dapr-http-max-request-size", "1"],
         components: [{ name: PUBSUB, type: "pubsub.in-memory", metadata: { redeliverInterval: "100ms" } },
                      { name: "scoped", type: "pubsub.in-memory", metadata: { publishingScopes: `${appId}=open` } }],
       });
@@ -174,6 +174,11 @@ for (const app of PROTOCOLS) {
       res = await post(`/v1.0-alpha1/publish/bulk/${PUBSUB}/bulk`, "[oops");
       assert.equal(res.status, 400);
       assert.equal((await res.json()).errorCode, "ERR_PUBSUB_EVENTS_SER");
+      // Over the 1 MiB request limit: refused whole (Dapr's 400), and the sidecar serves on.
+      res = await post(`/v1.0/publish/${PUBSUB}/orders`, JSON.stringify({ big: "x".repeat(2 << 20) }));
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).errorCode, "ERR_MALFORMED_REQUEST");
+      assert.equal((await fetch(`${daprd.httpUrl}/v1.0/healthz`)).status, 204);
     });
 
     test("plain HTTP: the CloudEvent the app gets carries Dapr's fields", T, async () => {
