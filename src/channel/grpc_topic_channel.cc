@@ -133,7 +133,10 @@ class GrpcTopicChannel final : public ps::TopicChannel {
       if (reply.status.code() == StatusCode::kUnimplemented) {
         return done({ps::Outcome::kDrop, "OnTopicEvent is not implemented by the app"});
       }
-      if (!reply.status.ok()) return done({ps::Outcome::kRetry, "OnTopicEvent failed: " + reply.status.message()});
+      if (!reply.status.ok()) {
+        return done({ps::Outcome::kRetry, "OnTopicEvent failed: " + reply.status.message(), std::nullopt,
+                     static_cast<int>(reply.status.code())});
+      }
       rt::TopicEventResponse response;
       if (!response.ParseFromString(reply.message)) {
         return done({ps::Outcome::kRetry, "the app's TopicEventResponse does not parse"});

@@ -64,8 +64,13 @@ class HttpTopicChannel final : public ps::TopicChannel {
     app_.Invoke(std::move(request), [done = std::move(done)](blocks::ApiResult<AppResponse> answer) {
       if (!answer.ok()) return done({ps::Outcome::kRetry, answer.error().message});
       ps::Outcome outcome = ps::OutcomeOfHttpReply(answer->status, answer->body);
-      done({outcome, "the app answered " + std::to_string(answer->status) +
-                         (answer->body.empty() ? "" : " " + answer->body.substr(0, 200))});
+      // A failing status is what a retry policy's httpStatusCodes is checked against.
+      std::optional<int> failing;
+      if (answer->status < 200 || answer->status >= 300) failing = answer->status;
+      done({outcome,
+            "the app answered " + std::to_string(answer->status) +
+                (answer->body.empty() ? "" : " " + answer->body.substr(0, 200)),
+            failing});
     });
   }
 

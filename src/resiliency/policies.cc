@@ -38,6 +38,20 @@ std::string FirstDefined(const Map& policies, std::string_view kind) {
   return "";
 }
 
+// The default policy names for a component, most specific level first.
+template <class Map>
+std::string FirstDefinedForComponent(const Map& policies, std::string_view component_type,
+                                     std::string_view direction, std::string_view kind) {
+  const std::string type_level = std::string(component_type) + "Component" + std::string(direction);
+  const std::string direction_level = "Component" + std::string(direction);
+  for (std::string_view level : {std::string_view(type_level), std::string_view(direction_level),
+                                 std::string_view("Component"), std::string_view("")}) {
+    std::string name = DefaultPolicyName(level, kind);
+    if (policies.contains(name)) return name;
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<Policies> Policies::Build(const std::vector<ResiliencySpec>& specs,
@@ -80,6 +94,7 @@ Status Policies::Merge(const ResiliencySpec& spec) {
     breakers_.insert_or_assign(name, BreakerTemplate{breaker, std::move(trip).value()});
   }
   for (const auto& [app_id, names] : spec.apps) apps_[app_id] = names;
+  for (const auto& [name, names] : spec.components) components_[name] = names;
   return Status::Ok();
 }
 
@@ -88,6 +103,25 @@ AppPolicy Policies::ForApp(const std::string& app_id) const {
   const PolicyWithoutBreaker& resolved = named != resolved_apps_.end() ? named->second : resolved_default_;
   AppPolicy policy = resolved.policy;
   if (!resolved.breaker.empty()) policy.circuit_breaker = BreakerFor(app_id, resolved.breaker);
+  return policy;
+}
+
+ComponentPolicy Policies::ForComponent(const std::string& name, std::string_view component_type,
+                                      Direction direction) const {
+  const std::string_view dir = direction == Direction::kInbound ? "Inbound" : "Outbound";
+  PolicyNames names;
+  if (auto target = components_.find(name); target != components_.end()) {
+    names = direction == Direction::kInbound ? target->second.inbound : target->second.outbound;
+  } else {
+    names = {FirstDefinedForComponent(timeouts_, component_type, dir, "Timeout"),
+             FirstDefinedForComponent(retries_, component_type, dir, "Retry"),
+             FirstDefinedForComponent(breakers_, component_type, dir, "CircuitBreaker")};
+  }
+  PolicyWithoutBreaker resolved = Named(names, false);
+  ComponentPolicy policy{resolved.policy.timeout, resolved.policy.retry, nullptr};
+  if (!resolved.breaker.empty()) {
+    policy.circuit_breaker = BreakerFor("component/" + name + "/" + std::string(dir), resolved.breaker);
+  }
   return policy;
 }
 

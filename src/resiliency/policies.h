@@ -32,6 +32,17 @@ struct AppPolicy {
 
 inline constexpr std::string_view kBuiltInServiceRetries = "DaprBuiltInServiceRetries";
 
+// What guards the calls between the sidecar and one component: outbound the calls into it
+// (save state, publish), inbound what it delivers to the app (a pub/sub message, an input
+// binding event). Cheap to copy, like AppPolicy.
+struct ComponentPolicy {
+  std::optional<std::chrono::nanoseconds> timeout;
+  std::shared_ptr<const RetryPolicy> retry;         // null: none
+  std::shared_ptr<CircuitBreaker> circuit_breaker;  // null: none
+};
+
+enum class Direction { kInbound, kOutbound };
+
 // Thread-safe: the policy tables are read-only after Build; the breaker table has a mutex.
 class Policies {
  public:
@@ -46,10 +57,19 @@ class Policies {
   // built-in connection retry.
   AppPolicy ForApp(const std::string& app_id) const;
 
+  // A component named under targets.components gets the policies its inbound or outbound
+  // entry names (and no others); any other gets Dapr's defaults, most specific first:
+  // Default<Type>Component<Direction><Kind>Policy, DefaultComponent<Direction><Kind>Policy,
+  // DefaultComponent<Kind>Policy, Default<Kind>Policy. component_type is Dapr's word for
+  // the block ("Pubsub", "Statestore", "Binding", ...). One circuit breaker per component
+  // name and direction, kept for the process's life.
+  ComponentPolicy ForComponent(const std::string& name, std::string_view component_type,
+                               Direction direction) const;
+
  private:
   struct BreakerTable {
     std::mutex mutex;
-    std::map<std::string, std::shared_ptr<CircuitBreaker>> by_app;
+    std::map<std::string, std::shared_ptr<CircuitBreaker>> by_app;  // and by "component/..." key
   };
 
   // An app's policy before its circuit breaker (one per app id) is added.
@@ -77,6 +97,7 @@ class Policies {
   };
   std::map<std::string, BreakerTemplate> breakers_;
   std::map<std::string, PolicyNames> apps_;
+  std::map<std::string, ComponentPolicyNames> components_;
   RandomSource random_;
   // Resolved once (Resolve): the policy of each app target, and that of every other app.
   std::map<std::string, PolicyWithoutBreaker, std::less<>> resolved_apps_;

@@ -150,5 +150,63 @@ TEST(ResiliencyPoliciesTest, DocumentsScopedToOtherAppsAreSkipped) {
   EXPECT_FALSE(Build({scoped}, "someone-else").ForApp("appA").connection_retry != nullptr);
 }
 
+constexpr const char* kComponents = R"(
+kind: Resiliency
+metadata: {name: components}
+spec:
+  policies:
+    timeouts: {quick: 1s, DefaultTimeoutPolicy: 9s, DefaultComponentInboundTimeoutPolicy: 7s}
+    retries:
+      twice: {policy: constant, duration: 20ms, maxRetries: 2}
+      DefaultPubsubComponentInboundRetryPolicy: {policy: constant, duration: 30ms, maxRetries: 5}
+      DefaultRetryPolicy: {policy: constant, duration: 40ms, maxRetries: 1}
+    circuitBreakers:
+      cb: {timeout: 30s, trip: consecutiveFailures >= 2}
+  targets:
+    components:
+      orders: {inbound: {timeout: quick, retry: twice, circuitBreaker: cb}, outbound: {retry: twice}}
+)";
+
+TEST(ResiliencyPoliciesTest, NamedComponentGetsTheDirectionItAsksFor) {
+  const Policies policies = Build({Parse(kComponents)});
+  const ComponentPolicy in = policies.ForComponent("orders", "Pubsub", Direction::kInbound);
+  EXPECT_EQ(in.timeout, 1s);
+  ASSERT_TRUE(in.retry != nullptr);
+  EXPECT_EQ(in.retry->DelayBeforeAttempt(1), 20ms);
+  EXPECT_EQ(in.retry->DelayBeforeAttempt(3), std::nullopt);
+  EXPECT_NE(in.circuit_breaker, nullptr);
+  // The outbound entry names only a retry: no default fills the rest, as in Dapr.
+  const ComponentPolicy out = policies.ForComponent("orders", "Pubsub", Direction::kOutbound);
+  EXPECT_FALSE(out.timeout.has_value());
+  EXPECT_EQ(out.circuit_breaker, nullptr);
+  ASSERT_TRUE(out.retry != nullptr);
+}
+
+TEST(ResiliencyPoliciesTest, OtherComponentsGetTheMostSpecificDefault) {
+  const Policies policies = Build({Parse(kComponents)});
+  const ComponentPolicy pubsub = policies.ForComponent("other", "Pubsub", Direction::kInbound);
+  EXPECT_EQ(pubsub.timeout, 7s);                            // DefaultComponentInbound...
+  EXPECT_EQ(pubsub.retry->DelayBeforeAttempt(1), 30ms);     // DefaultPubsubComponentInbound...
+  const ComponentPolicy binding = policies.ForComponent("other", "Binding", Direction::kInbound);
+  EXPECT_EQ(binding.retry->DelayBeforeAttempt(1), 40ms);    // DefaultRetryPolicy
+  const ComponentPolicy outbound = policies.ForComponent("other", "Pubsub", Direction::kOutbound);
+  EXPECT_EQ(outbound.timeout, 9s);                          // DefaultTimeoutPolicy
+}
+
+TEST(ResiliencyPoliciesTest, ComponentBreakerIsKeptPerComponentAndDirection) {
+  const Policies policies = Build({Parse(kComponents)});
+  auto first = policies.ForComponent("orders", "Pubsub", Direction::kInbound).circuit_breaker;
+  auto again = policies.ForComponent("orders", "Pubsub", Direction::kInbound).circuit_breaker;
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(policies.ForApp("orders").circuit_breaker, nullptr);  // not the app of that name
+}
+
+TEST(ResiliencyPoliciesTest, NoDocumentsMeansNoComponentPolicy) {
+  const ComponentPolicy policy = Build({}).ForComponent("pubsub", "Pubsub", Direction::kInbound);
+  EXPECT_FALSE(policy.timeout.has_value());
+  EXPECT_FALSE(policy.retry != nullptr);
+  EXPECT_EQ(policy.circuit_breaker, nullptr);
+}
+
 }  // namespace
 }  // namespace dapr::resiliency

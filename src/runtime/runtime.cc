@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
@@ -458,7 +459,7 @@ Status Runtime::LoadConfiguration() {
   return Status::Ok();
 }
 
-// Service invocation runs under the Resiliency policies (none: only Dapr's built-in retry
+// Service invocation and pub/sub deliveries run under the Resiliency policies (none: only Dapr's built-in retry
 // of a failed hop to another sidecar). Timers run on the event loop.
 Status Runtime::ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& specs) {
   auto policies = resiliency::Policies::Build(specs, options_.app_id);
@@ -471,6 +472,20 @@ Status Runtime::ApplyResiliency(const std::vector<resiliency::ResiliencySpec>& s
         timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
           if (!ec) fn();
         });
+      });
+  // Every delivery to the app arms a timeout that its answer cancels. The cancel is posted
+  // to the loop, which alone touches the timer.
+  parts_->pubsub.SetResiliency(
+      parts_->policies.get(), [&loop](std::chrono::nanoseconds delay, std::function<void()> fn) -> blocks::CancelTimer {
+        auto timer = std::make_shared<boost::asio::steady_timer>(loop, delay);
+        timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+          if (!ec) fn();
+        });
+        return [&loop, weak = std::weak_ptr<boost::asio::steady_timer>(timer)] {
+          boost::asio::post(loop, [weak] {
+            if (auto armed = weak.lock()) armed->cancel();
+          });
+        };
       });
   if (!specs.empty()) spdlog::info("resiliency: {} policy document(s) applied", specs.size());
   return Status::Ok();

@@ -6,13 +6,11 @@
 #include <chrono>
 #include <functional>
 
+#include "blocks/schedule.h"
 #include "channel/app_channel.h"
 #include "resiliency/policies.h"
 
 namespace dapr::blocks {
-
-// Runs fn after delay (on the sidecar's event loop, in daprd).
-using Schedule = std::function<void(std::chrono::nanoseconds delay, std::function<void()> fn)>;
 
 // One try of the call; done is called once with its outcome.
 using Attempt = std::function<void(channel::AppCallback done)>;

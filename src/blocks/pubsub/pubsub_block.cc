@@ -40,6 +40,11 @@ PubSubBlock::PubSubBlock(std::string app_id, WorkerPool& pool) : app_id_(std::mo
 
 PubSubBlock::~PubSubBlock() = default;
 
+void PubSubBlock::SetResiliency(const resiliency::Policies* policies, CancellableSchedule schedule) {
+  policies_ = policies;
+  schedule_ = std::move(schedule);
+}
+
 Status PubSubBlock::AddPubSub(const std::string& name, std::shared_ptr<ps::PubSub> pubsub,
                               const ComponentMetadata& metadata) {
   auto entry = std::make_shared<Entry>();
@@ -168,8 +173,12 @@ void PubSubBlock::BulkPublish(BulkPublishItem item, std::function<void(ApiResult
 class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   Delivery(pubsub::Subscription subscription, std::shared_ptr<const Entry> entry,
-           pubsub::TopicChannel& channel, WorkerPool& pool)
-      : subscription_(std::move(subscription)), entry_(std::move(entry)), channel_(channel), pool_(pool) {
+           pubsub::TopicChannel& channel, WorkerPool& pool, std::shared_ptr<const pubsub::DeliveryGuard> guard)
+      : subscription_(std::move(subscription)),
+        entry_(std::move(entry)),
+        channel_(channel),
+        pool_(pool),
+        guard_(std::move(guard)) {
     auto raw = Flag(subscription_.metadata, "rawPayload");
     raw_ = raw.ok() && *raw;
   }
@@ -188,8 +197,15 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
     topic_event.cloud_event = std::move(*event);
     topic_event.metadata = message.metadata;
     topic_event.metadata["pubsubName"] = entry_->name;
-    channel_.Deliver(std::move(topic_event), [self = shared_from_this(), message = std::move(message),
-                                              done = std::move(done)](pubsub::DeliveryResult result) mutable {
+    // Each retry sends the event again; without a retry policy the one attempt takes it.
+    auto shared_event = std::make_shared<pubsub::TopicEvent>(std::move(topic_event));
+    const bool may_retry = guard_->policy.retry != nullptr;
+    auto attempt = [channel = &channel_, shared_event, may_retry](std::function<void(pubsub::DeliveryResult)> answered) {
+      if (may_retry) return channel->Deliver(*shared_event, std::move(answered));
+      channel->Deliver(std::move(*shared_event), std::move(answered));
+    };
+    pubsub::GuardedDeliver(guard_, std::move(attempt), [self = shared_from_this(), message = std::move(message),
+                                                        done = std::move(done)](pubsub::DeliveryResult result) mutable {
       // Acks and dead letters are broker calls, which may block: off the event loop.
       self->pool_.Post([self, message = std::move(message), done = std::move(done),
                         result = std::move(result)]() mutable {
@@ -263,6 +279,7 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
   const std::shared_ptr<const Entry> entry_;
   pubsub::TopicChannel& channel_;
   WorkerPool& pool_;
+  const std::shared_ptr<const pubsub::DeliveryGuard> guard_;
   bool raw_ = false;
 };
 
@@ -273,7 +290,10 @@ Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKin
     return Status(StatusCode::kPermissionDenied, "topic " + subscription.topic + " is not allowed for app id " + app_id_);
   }
   ps::SubscribeRequest request{subscription.topic, subscription.metadata};
-  auto delivery = std::make_shared<Delivery>(std::move(subscription), *entry, channel, pool_);
+  auto guard = std::make_shared<pubsub::DeliveryGuard>();
+  if (policies_) guard->policy = policies_->ForComponent((*entry)->name, "Pubsub", resiliency::Direction::kInbound);
+  guard->schedule = schedule_;
+  auto delivery = std::make_shared<Delivery>(std::move(subscription), *entry, channel, pool_, std::move(guard));
   return (*entry)->pubsub->Subscribe(request, [delivery](ps::Message message, ps::DeliveryDone done) {
     delivery->Handle(std::move(message), std::move(done));
   });

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "blocks/errors.h"
+#include "blocks/pubsub/guarded_delivery.h"
 #include "blocks/pubsub/subscription.h"
 #include "blocks/pubsub/topic_channel.h"
 #include "blocks/pubsub/topic_scopes.h"
@@ -55,6 +56,10 @@ class PubSubBlock {
   PubSubBlock(std::string app_id, WorkerPool& pool);
   ~PubSubBlock();
 
+  // Deliveries then run under each component's inbound policy (without: one attempt each,
+  // and no timeout). Set before the first Subscribe; policies must outlive the block.
+  void SetResiliency(const resiliency::Policies* policies, CancellableSchedule schedule);
+
   Status AddPubSub(const std::string& name, std::shared_ptr<::dapr::pubsub::PubSub> pubsub,
                    const ComponentMetadata& metadata);
   std::vector<std::string> Capabilities(const std::string& name) const;
@@ -80,6 +85,8 @@ class PubSubBlock {
 
   std::string app_id_;
   WorkerPool& pool_;
+  const resiliency::Policies* policies_ = nullptr;
+  CancellableSchedule schedule_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Entry>> pubsubs_;
 };

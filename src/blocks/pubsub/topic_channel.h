@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,18 @@ struct TopicEvent {
 
 // What the app answered; the detail says why a delivery did not succeed, for the logs.
 struct DeliveryResult {
+  DeliveryResult() = default;
+  DeliveryResult(Outcome outcome, std::string detail, std::optional<int> http_status = std::nullopt,
+                 std::optional<int> grpc_code = std::nullopt)
+      : outcome(outcome), detail(std::move(detail)), http_status(http_status), grpc_code(grpc_code) {}
+
   Outcome outcome = Outcome::kSuccess;
   std::string detail;
+  // The app's HTTP status or gRPC code behind a failure, when it gave one: a retry policy's
+  // `matching` lists are checked against it. A RETRY answer or a lost connection has none
+  // and is always retriable.
+  std::optional<int> http_status;
+  std::optional<int> grpc_code;
 };
 
 class TopicChannel {
