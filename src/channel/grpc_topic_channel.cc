@@ -15,6 +15,7 @@ using Json = nlohmann::json;
 
 constexpr const char* kListTopicSubscriptions = "/dapr.proto.runtime.v1.AppCallback/ListTopicSubscriptions";
 constexpr const char* kOnTopicEvent = "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent";
+constexpr const char* kOnBulkTopicEvent = "/dapr.proto.runtime.v1.AppCallbackAlpha/OnBulkTopicEventAlpha1";
 
 // A TopicSubscription in the JSON shape of GET /dapr/subscribe, so both go through one
 // parser (and one check of their match expressions). One without routes gets the route
@@ -73,9 +74,23 @@ std::string DataBytes(const Json& event) {
   return data->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-rt::TopicEventRequest ToProto(const ps::TopicEvent& e) {
+// The CloudEvent's fields that are not its own proto fields: its extensions.
+void SetExtensions(const Json& ce, google::protobuf::Struct* extensions_out) {
   static const char* kCoreFields[] = {"id", "source", "type", "specversion", "datacontenttype",
                                       "data", "data_base64", "topic", "pubsubname"};
+  Json extensions = Json::object();
+  for (const auto& [key, value] : ce.items()) {
+    if (std::find(std::begin(kCoreFields), std::end(kCoreFields), key) == std::end(kCoreFields)) {
+      extensions[key] = value;
+    }
+  }
+  if (extensions.empty()) return;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      extensions.dump(-1, ' ', false, Json::error_handler_t::replace), extensions_out);
+  if (!status.ok()) extensions_out->Clear();
+}
+
+rt::TopicEventRequest ToProto(const ps::TopicEvent& e) {
   rt::TopicEventRequest request;
   const Json& ce = e.cloud_event;
   request.set_id(Text(ce, "id"));
@@ -87,16 +102,38 @@ rt::TopicEventRequest ToProto(const ps::TopicEvent& e) {
   request.set_topic(e.topic);
   request.set_pubsub_name(e.pubsub_name);
   request.set_path(e.path);
-  Json extensions = Json::object();
-  for (const auto& [key, value] : ce.items()) {
-    if (std::find(std::begin(kCoreFields), std::end(kCoreFields), key) == std::end(kCoreFields)) {
-      extensions[key] = value;
+  SetExtensions(ce, request.mutable_extensions());
+  return request;
+}
+
+// A raw entry goes as its bytes; any other as the CloudEvent's fields.
+rt::TopicEventBulkRequest ToProto(ps::BulkTopicEvent& e) {
+  rt::TopicEventBulkRequest request;
+  request.set_id(e.id);
+  request.set_topic(e.topic);
+  request.set_pubsub_name(e.pubsub_name);
+  request.set_type("com.dapr.event.sent.bulk");
+  request.set_path(e.path);
+  for (auto& [k, v] : e.metadata) (*request.mutable_metadata())[k] = v;
+  for (auto& entry : e.entries) {
+    auto* out = request.add_entries();
+    out->set_entry_id(entry.entry_id);
+    for (auto& [k, v] : entry.metadata) (*out->mutable_metadata())[k] = v;
+    if (entry.is_raw) {
+      out->set_bytes(std::move(entry.raw));
+      out->set_content_type("application/octet-stream");
+      continue;
     }
-  }
-  if (!extensions.empty()) {
-    auto status = google::protobuf::util::JsonStringToMessage(
-        extensions.dump(-1, ' ', false, Json::error_handler_t::replace), request.mutable_extensions());
-    if (!status.ok()) request.clear_extensions();
+    out->set_content_type("application/cloudevents+json");
+    const Json& ce = entry.cloud_event;
+    auto* event = out->mutable_cloud_event();
+    event->set_id(Text(ce, "id"));
+    event->set_source(Text(ce, "source"));
+    event->set_type(Text(ce, "type"));
+    event->set_spec_version(Text(ce, "specversion"));
+    event->set_data_content_type(Text(ce, "datacontenttype"));
+    event->set_data(DataBytes(ce));
+    SetExtensions(ce, event->mutable_extensions());
   }
   return request;
 }
@@ -143,6 +180,33 @@ class GrpcTopicChannel final : public ps::TopicChannel {
       }
       done({OutcomeOf(response.status()),
             "the app answered " + rt::TopicEventResponse::TopicEventResponseStatus_Name(response.status())});
+    });
+  }
+
+  void DeliverBulk(ps::BulkTopicEvent event, std::function<void(ps::BulkDeliveryResult)> done) override {
+    std::vector<std::string> ids;
+    ids.reserve(event.entries.size());
+    for (const auto& entry : event.entries) ids.push_back(entry.entry_id);
+    app_.CallUnary(kOnBulkTopicEvent, ToProto(event).SerializeAsString(),
+                   [done = std::move(done), ids = std::move(ids)](UnaryReply reply) {
+      ps::BulkDeliveryResult result;
+      // Without the method (UNIMPLEMENTED) the app cannot take them, ever: dropped, as a 404.
+      const bool unimplemented = reply.status.code() == StatusCode::kUnimplemented;
+      for (const auto& id : ids) result.outcomes[id] = unimplemented ? ps::Outcome::kDrop : ps::Outcome::kRetry;
+      rt::TopicEventBulkResponse response;
+      if (!reply.status.ok()) {
+        result.detail = "OnBulkTopicEventAlpha1 failed: " + reply.status.message();
+      } else if (!response.ParseFromString(reply.message)) {
+        result.detail = "the app's TopicEventBulkResponse does not parse";
+      } else {
+        // Entries the app leaves out stay RETRY, as over HTTP.
+        for (const auto& status : response.statuses()) {
+          auto known = result.outcomes.find(status.entry_id());
+          if (known != result.outcomes.end()) known->second = OutcomeOf(status.status());
+        }
+        result.detail = "per-entry statuses from the app";
+      }
+      done(std::move(result));
     });
   }
 

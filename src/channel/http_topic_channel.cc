@@ -2,6 +2,7 @@
 #include <cctype>
 
 #include "channel/topic_channels.h"
+#include "common/base64.h"
 
 namespace dapr::channel {
 namespace {
@@ -71,6 +72,39 @@ class HttpTopicChannel final : public ps::TopicChannel {
             "the app answered " + std::to_string(answer->status) +
                 (answer->body.empty() ? "" : " " + answer->body.substr(0, 200)),
             failing});
+    });
+  }
+
+  // Dapr's bulk shape: the entries' CloudEvents as objects, a raw entry's bytes in base64.
+  void DeliverBulk(ps::BulkTopicEvent event, std::function<void(ps::BulkDeliveryResult)> done) override {
+    nlohmann::json entries = nlohmann::json::array();
+    std::vector<std::string> ids;
+    ids.reserve(event.entries.size());
+    for (auto& entry : event.entries) {
+      nlohmann::json item = {{"entryId", entry.entry_id}, {"metadata", std::move(entry.metadata)}};
+      if (entry.is_raw) {
+        item["event"] = Base64Encode(entry.raw);
+        item["contentType"] = "application/octet-stream";
+      } else {
+        item["event"] = std::move(entry.cloud_event);
+        item["contentType"] = "application/cloudevents+json";
+      }
+      entries.push_back(std::move(item));
+      ids.push_back(entry.entry_id);
+    }
+    nlohmann::json body = {{"id", event.id},          {"type", "com.dapr.event.sent.bulk"},
+                           {"topic", event.topic},    {"pubsubname", event.pubsub_name},
+                           {"metadata", event.metadata}, {"entries", std::move(entries)}};
+    AppRequest request;
+    request.verb = "POST";
+    request.method = event.path.empty() || event.path[0] != '/' ? event.path : event.path.substr(1);
+    request.content_type = "application/json";
+    request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    app_.Invoke(std::move(request), [done = std::move(done), ids = std::move(ids)](blocks::ApiResult<AppResponse> answer) {
+      if (!answer.ok()) return done({ps::OutcomesOfBulkReply(500, "", ids), answer.error().message});
+      done({ps::OutcomesOfBulkReply(answer->status, answer->body, ids),
+            "the app answered " + std::to_string(answer->status) +
+                (answer->body.empty() ? "" : " " + answer->body.substr(0, 200))});
     });
   }
 

@@ -1,5 +1,6 @@
 #include "components/pubsub/in_memory/in_memory_pubsub.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -136,7 +137,8 @@ Status InMemoryPubSub::Publish(const ::dapr::pubsub::PublishRequest& request) {
 
 Status InMemoryPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
                                  MessageHandler handler) {
-  auto subscriber = std::make_shared<Subscriber>(std::move(handler), concurrency_, redeliver_interval_);
+  auto subscriber = std::make_shared<Subscriber>(std::move(handler), std::max(concurrency_, request.min_concurrency),
+                                                 redeliver_interval_);
   std::lock_guard lock(mutex_);
   if (closed_) return Status(StatusCode::kUnavailable, "the in-memory broker is closed");
   subscriber->Start();

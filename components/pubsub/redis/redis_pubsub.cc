@@ -596,7 +596,9 @@ Status RedisPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
   if (!GroupExists(created->get())) {
     return FailedPrecondition(what + ": " + std::string(Text(created->get())));
   }
-  auto subscription = std::make_shared<Subscription>(request.topic, std::move(handler), options_,
+  RedisPubSubOptions options = options_;
+  options.concurrency = std::max(options.concurrency, request.min_concurrency);
+  auto subscription = std::make_shared<Subscription>(request.topic, std::move(handler), options,
                                                      consumer_name_, pool_);
   std::lock_guard lock(mutex_);
   if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");

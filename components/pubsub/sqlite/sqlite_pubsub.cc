@@ -852,8 +852,14 @@ Status SqlitePubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
   // Joined before returning: what is published from now on is the group's.
   Status joined = db->JoinGroup({request.topic, options_->consumer_group});
   if (!joined.ok()) return joined;
+  auto options = options_;
+  if (request.min_concurrency > options->concurrency) {
+    auto raised = std::make_shared<Options>(*options_);
+    raised->concurrency = request.min_concurrency;
+    options = std::move(raised);
+  }
   auto subscription =
-      std::make_shared<Subscription>(db, options_, request.topic, std::move(handler));
+      std::make_shared<Subscription>(db, std::move(options), request.topic, std::move(handler));
   std::lock_guard lock(mutex_);
   if (closed_) return Unavailable("pubsub.sqlite is closed");
   subscription->Start();

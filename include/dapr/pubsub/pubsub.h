@@ -64,6 +64,10 @@ struct Message {
 struct SubscribeRequest {
   std::string topic;
   Metadata metadata;  // the subscription's metadata
+  // The sidecar means to hold this many messages unanswered at once (a bulk subscription
+  // gathers a batch before the app answers any of it). A component whose concurrency bound
+  // is lower raises it to this for the subscription; 0: the component's own bound.
+  size_t min_concurrency = 0;
 };
 
 // Reports how one delivery ended: OK acks the message, an error has it delivered again.

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "blocks/pubsub/cloud_event.h"
@@ -189,6 +192,9 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
     if (Expired(*event)) return Dropped(std::move(message), std::move(done), "the event has expired");
     auto path = pubsub::RouteFor(subscription_, *event);
     if (!path) return Dropped(std::move(message), std::move(done), "no route matches the event");
+    if (subscription_.bulk.enabled) {
+      return Batch({std::move(message), std::move(done), std::move(*event), std::move(*path)});
+    }
     pubsub::TopicEvent topic_event;
     topic_event.pubsub_name = entry_->name;
     topic_event.topic = message.topic;
@@ -228,6 +234,101 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
     Json event = Json::parse(message.data, nullptr, false);
     if (event.is_discarded() || !event.is_object()) return std::nullopt;
     return event;
+  }
+
+  // ---- bulk subscriptions: messages gathered into batches, one app call per batch and path
+
+  struct Pending {
+    ps::Message message;
+    ps::DeliveryDone done;
+    Json event;
+    std::string path;
+  };
+
+  // A batch goes when it is full or when its first message has waited maxAwaitDurationMs.
+  void Batch(Pending pending) {
+    std::vector<Pending> full;
+    std::optional<uint64_t> arm;
+    {
+      std::lock_guard lock(batch_mutex_);
+      batch_.push_back(std::move(pending));
+      const auto max = static_cast<size_t>(std::max(1, subscription_.bulk.max_messages_count));
+      if (batch_.size() >= max || !guard_->schedule) {
+        full.swap(batch_);
+        ++batch_number_;
+      } else if (batch_.size() == 1) {
+        arm = batch_number_;
+      }
+    }
+    if (!full.empty()) return SendBatch(std::move(full));
+    if (arm) {
+      auto wait = std::chrono::milliseconds(std::max(0, subscription_.bulk.max_await_duration_ms));
+      guard_->schedule(wait, [self = shared_from_this(), number = *arm] { self->FlushBatch(number); });
+    }
+  }
+
+  // The timer of batch `number`: a batch that already went (full) is not sent again.
+  void FlushBatch(uint64_t number) {
+    std::vector<Pending> due;
+    {
+      std::lock_guard lock(batch_mutex_);
+      if (number != batch_number_ || batch_.empty()) return;
+      due.swap(batch_);
+      ++batch_number_;
+    }
+    SendBatch(std::move(due));
+  }
+
+  // Routing rules may send the entries of one batch to different paths: one call per path.
+  void SendBatch(std::vector<Pending> batch) {
+    std::map<std::string, std::vector<Pending>> by_path;
+    for (auto& pending : batch) by_path[pending.path].push_back(std::move(pending));
+    for (auto& [path, group] : by_path) SendGroup(path, std::move(group));
+  }
+
+  void SendGroup(const std::string& path, std::vector<Pending> group) {
+    pubsub::BulkTopicEvent event;
+    event.id = pubsub::NewUuid();
+    event.pubsub_name = entry_->name;
+    event.topic = group.front().message.topic;
+    event.path = path;
+    auto waiting = std::make_shared<std::vector<std::pair<std::string, Pending>>>();
+    waiting->reserve(group.size());
+    for (auto& pending : group) {
+      pubsub::BulkEntry entry;
+      entry.entry_id = pubsub::NewUuid();
+      entry.is_raw = raw_;
+      if (raw_) entry.raw = pending.message.data;  // the message keeps its bytes for a dead letter
+      entry.cloud_event = std::move(pending.event);
+      entry.metadata = pending.message.metadata;
+      entry.metadata["pubsubName"] = entry_->name;
+      waiting->emplace_back(entry.entry_id, std::move(pending));
+      event.entries.push_back(std::move(entry));
+    }
+    // The batch call is bounded like a single delivery; its entries are not retried here
+    // (the broker, or the dead-letter topic, has those the app did not ack).
+    auto settled = std::make_shared<std::atomic<bool>>(false);
+    auto cancel = std::make_shared<CancelTimer>();
+    auto finish = [self = shared_from_this(), waiting, settled, cancel](pubsub::BulkDeliveryResult result) {
+      if (settled->exchange(true)) return;
+      if (*cancel) (*cancel)();
+      self->pool_.Post([self, waiting, result = std::move(result)]() mutable {
+        for (auto& [id, pending] : *waiting) {
+          auto outcome = result.outcomes.find(id);
+          pubsub::DeliveryResult answer(outcome == result.outcomes.end() ? pubsub::Outcome::kRetry : outcome->second,
+                                        result.detail);
+          self->Answered(std::move(pending.message), std::move(pending.done), answer);
+        }
+      });
+    };
+    if (guard_->schedule) {
+      auto timeout = guard_->policy.timeout.value_or(guard_->default_timeout);
+      *cancel = guard_->schedule(timeout, [finish, timeout] {
+        finish({{}, "the app did not answer the bulk delivery within " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms"});
+      });
+    }
+    channel_.DeliverBulk(std::move(event), std::move(finish));
   }
 
   // expiration, as this sidecar writes it (RFC 3339 in UTC, whole seconds), compares as text.
@@ -281,6 +382,9 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
   WorkerPool& pool_;
   const std::shared_ptr<const pubsub::DeliveryGuard> guard_;
   bool raw_ = false;
+  std::mutex batch_mutex_;
+  std::vector<Pending> batch_;  // a bulk subscription's messages not yet sent to the app
+  uint64_t batch_number_ = 0;   // counts the batches sent
 };
 
 Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKind, pubsub::TopicChannel& channel) {
@@ -290,6 +394,8 @@ Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKin
     return Status(StatusCode::kPermissionDenied, "topic " + subscription.topic + " is not allowed for app id " + app_id_);
   }
   ps::SubscribeRequest request{subscription.topic, subscription.metadata};
+  // A batch is as many unanswered messages at once.
+  if (subscription.bulk.enabled) request.min_concurrency = static_cast<size_t>(std::max(1, subscription.bulk.max_messages_count));
   auto guard = std::make_shared<pubsub::DeliveryGuard>();
   if (policies_) guard->policy = policies_->ForComponent((*entry)->name, "Pubsub", resiliency::Direction::kInbound);
   guard->schedule = schedule_;

@@ -41,6 +41,32 @@ struct DeliveryResult {
   std::optional<int> grpc_code;
 };
 
+// One entry of a bulk delivery.
+struct BulkEntry {
+  std::string entry_id;
+  nlohmann::json cloud_event;  // the event (a raw subscription's is built around the bytes)
+  std::string raw;             // a raw subscription's bytes, which the app gets instead
+  bool is_raw = false;
+  std::map<std::string, std::string> metadata;  // the broker's for this message
+};
+
+// The entries of one bulk subscription that go to one path, in one call.
+struct BulkTopicEvent {
+  std::string id;  // of this delivery
+  std::string pubsub_name;
+  std::string topic;
+  std::string path;
+  std::vector<BulkEntry> entries;
+  std::map<std::string, std::string> metadata;
+};
+
+// The app's statuses by entry id; an entry it did not mention is absent (retried). detail
+// says why entries were not acked, for the logs.
+struct BulkDeliveryResult {
+  std::map<std::string, Outcome> outcomes;
+  std::string detail;
+};
+
 class TopicChannel {
  public:
   virtual ~TopicChannel() = default;
@@ -49,6 +75,8 @@ class TopicChannel {
   virtual void ListSubscriptions(std::function<void(Result<std::vector<Subscription>>)> done) = 0;
   // done runs once, on any thread.
   virtual void Deliver(TopicEvent event, std::function<void(DeliveryResult)> done) = 0;
+  // A bulk subscription's batch; done runs once, on any thread.
+  virtual void DeliverBulk(BulkTopicEvent event, std::function<void(BulkDeliveryResult)> done) = 0;
 };
 
 }  // namespace dapr::blocks::pubsub
