@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <thread>
+#include <vector>
 
 namespace dapr::components::pubsub {
 namespace {
@@ -143,6 +144,18 @@ Status InMemoryPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request
   if (closed_) return Status(StatusCode::kUnavailable, "the in-memory broker is closed");
   subscriber->Start();
   subscribers_.emplace(request.topic, std::move(subscriber));
+  return Status::Ok();
+}
+
+Status InMemoryPubSub::Unsubscribe(const std::string& topic) {
+  std::vector<std::shared_ptr<Subscriber>> ended;
+  {
+    std::lock_guard lock(mutex_);
+    auto [first, last] = subscribers_.equal_range(topic);
+    for (auto it = first; it != last; ++it) ended.push_back(std::move(it->second));
+    subscribers_.erase(first, last);
+  }
+  for (auto& subscriber : ended) subscriber->Stop();
   return Status::Ok();
 }
 

@@ -24,6 +24,7 @@ class InMemoryPubSub final : public ::dapr::pubsub::PubSub {
   Status Publish(const ::dapr::pubsub::PublishRequest& request) override;
   Status Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
                    ::dapr::pubsub::MessageHandler handler) override;
+  Status Unsubscribe(const std::string& topic) override;
   void Close() override;
 
   class Subscriber;  // one delivery thread per subscription (in_memory_pubsub.cc)

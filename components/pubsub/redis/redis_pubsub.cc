@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -186,6 +187,8 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     reader_ = std::thread([self = shared_from_this()] { self->ReadLoop(); });
     dispatcher_ = std::thread([self = shared_from_this()] { self->DispatchLoop(); });
   }
+
+  const std::string& topic() const { return topic_; }
 
   void RequestStop() {
     {
@@ -604,6 +607,20 @@ Status RedisPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
   if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
   subscription->Start();
   subscriptions_.push_back(std::move(subscription));
+  return Status::Ok();
+}
+
+Status RedisPubSub::Unsubscribe(const std::string& topic) {
+  std::vector<std::shared_ptr<Subscription>> ended;
+  {
+    std::lock_guard lock(mutex_);
+    auto of_topic = [&topic](const auto& s) { return s->topic() == topic; };
+    std::copy_if(subscriptions_.begin(), subscriptions_.end(), std::back_inserter(ended), of_topic);
+    std::erase_if(subscriptions_, of_topic);
+  }
+  const auto deadline = Clock::now() + kCloseWait;
+  for (auto& subscription : ended) subscription->RequestStop();
+  for (auto& subscription : ended) subscription->Join(deadline);
   return Status::Ok();
 }
 

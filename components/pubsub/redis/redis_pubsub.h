@@ -68,6 +68,7 @@ class RedisPubSub final : public ::dapr::pubsub::PubSub {
   Status Publish(const ::dapr::pubsub::PublishRequest& request) override;
   Status Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
                    ::dapr::pubsub::MessageHandler handler) override;
+  Status Unsubscribe(const std::string& topic) override;
   void Close() override;
 
   // This instance's name within its consumer groups (for tests and diagnostics).

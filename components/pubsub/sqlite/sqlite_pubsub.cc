@@ -879,6 +879,18 @@ void SqlitePubSub::SweepLoop(std::chrono::milliseconds interval) {
   }
 }
 
+Status SqlitePubSub::Unsubscribe(const std::string& topic) {
+  std::vector<std::shared_ptr<Subscription>> ended;
+  {
+    std::lock_guard lock(mutex_);
+    auto [first, last] = subscriptions_.equal_range(topic);
+    for (auto it = first; it != last; ++it) ended.push_back(std::move(it->second));
+    subscriptions_.erase(first, last);
+  }
+  for (auto& subscription : ended) subscription->Stop();
+  return Status::Ok();
+}
+
 void SqlitePubSub::Close() {
   std::multimap<std::string, std::shared_ptr<Subscription>> subscriptions;
   std::shared_ptr<Database> db;

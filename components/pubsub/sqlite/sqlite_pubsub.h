@@ -62,6 +62,7 @@ class SqlitePubSub final : public ::dapr::pubsub::PubSub {
   Status Publish(const ::dapr::pubsub::PublishRequest& request) override;
   Status Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
                    ::dapr::pubsub::MessageHandler handler) override;
+  Status Unsubscribe(const std::string& topic) override;
   void Close() override;
 
   // Defined in sqlite_pubsub.cc.

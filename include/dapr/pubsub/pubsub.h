@@ -99,6 +99,13 @@ class PubSub {
   // exists (messages published after it returns are delivered).
   virtual Status Subscribe(const SubscribeRequest& request, MessageHandler handler) = 0;
 
+  // Ends this instance's subscriptions to topic (a streaming subscription whose stream
+  // closed): no handler call for them starts after it returns. What was not acked stays with
+  // the broker. Blocking; never called from a handler. The default refuses.
+  virtual Status Unsubscribe(const std::string& topic) {
+    return Status(StatusCode::kUnimplemented, "this pub/sub component cannot end one subscription");
+  }
+
   // Stops delivering: no handler call starts after Close returns. Messages whose delivery
   // did not finish stay with the broker for redelivery.
   virtual void Close() {}

@@ -54,6 +54,7 @@ void DaprService::RegisterOn(GrpcServer& server) const {
   AddMetadataRpcs(server);
   AddInvokeRpcs(server);
   AddPubSubRpcs(server);
+  AddStreamingSubscriptionRpc(server);
 }
 
 namespace {

@@ -26,7 +26,7 @@ struct Blocks {
   blocks::MetadataBlock& metadata;
   blocks::LifecycleBlock& lifecycle;
   const blocks::InvocationBlock& invocation;
-  const blocks::PubSubBlock& pubsub;
+  blocks::PubSubBlock& pubsub;
 };
 
 // A block's error as gRPC sends it: code, message, and Dapr's rich details (ErrorInfo,
@@ -49,6 +49,7 @@ class DaprService {
   void AddMetadataRpcs(GrpcServer& server) const;
   void AddInvokeRpcs(GrpcServer& server) const;
   void AddPubSubRpcs(GrpcServer& server) const;
+  void AddStreamingSubscriptionRpc(GrpcServer& server) const;
 
   Blocks blocks_;
   WorkerPool& pool_;

@@ -176,9 +176,11 @@ void PubSubBlock::BulkPublish(BulkPublishItem item, std::function<void(ApiResult
 class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   Delivery(pubsub::Subscription subscription, std::shared_ptr<const Entry> entry,
-           pubsub::TopicChannel& channel, WorkerPool& pool, std::shared_ptr<const pubsub::DeliveryGuard> guard)
+           pubsub::TopicChannel& channel, WorkerPool& pool, std::shared_ptr<const pubsub::DeliveryGuard> guard,
+           std::shared_ptr<pubsub::TopicChannel> owned_channel = nullptr)
       : subscription_(std::move(subscription)),
         entry_(std::move(entry)),
+        owned_channel_(std::move(owned_channel)),
         channel_(channel),
         pool_(pool),
         guard_(std::move(guard)) {
@@ -378,6 +380,7 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
 
   const pubsub::Subscription subscription_;
   const std::shared_ptr<const Entry> entry_;
+  const std::shared_ptr<pubsub::TopicChannel> owned_channel_;  // a stream's, which lives as long as this
   pubsub::TopicChannel& channel_;
   WorkerPool& pool_;
   const std::shared_ptr<const pubsub::DeliveryGuard> guard_;
@@ -387,11 +390,30 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
   uint64_t batch_number_ = 0;   // counts the batches sent
 };
 
-Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKind, pubsub::TopicChannel& channel) {
+Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel) {
+  return Start(std::move(subscription), kind, channel, nullptr);
+}
+
+Status PubSubBlock::SubscribeStream(pubsub::Subscription subscription, std::shared_ptr<pubsub::TopicChannel> channel) {
+  pubsub::TopicChannel& stream = *channel;
+  return Start(std::move(subscription), SubscriptionKind::kStreaming, stream, std::move(channel));
+}
+
+Status PubSubBlock::Start(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel,
+                          std::shared_ptr<pubsub::TopicChannel> owned_channel) {
   auto entry = Find(subscription.pubsub_name, subscription.topic);
   if (!entry.ok()) return Status(StatusCode::kNotFound, entry.error().message);
   if (!(*entry)->scopes.MaySubscribe(subscription.topic)) {
     return Status(StatusCode::kPermissionDenied, "topic " + subscription.topic + " is not allowed for app id " + app_id_);
+  }
+  const std::pair<std::string, std::string> key{subscription.pubsub_name, subscription.topic};
+  {
+    std::unique_lock lock(mutex_);
+    const bool inserted = subscribed_.insert(key).second;
+    // A stream's subscription is ended by topic, so it must be the topic's only one.
+    if (!inserted && kind == SubscriptionKind::kStreaming) {
+      return Status(StatusCode::kAlreadyExists, "already subscribed to topic " + key.second + " on pubsub " + key.first);
+    }
   }
   ps::SubscribeRequest request{subscription.topic, subscription.metadata};
   // A batch is as many unanswered messages at once.
@@ -399,10 +421,29 @@ Status PubSubBlock::Subscribe(pubsub::Subscription subscription, SubscriptionKin
   auto guard = std::make_shared<pubsub::DeliveryGuard>();
   if (policies_) guard->policy = policies_->ForComponent((*entry)->name, "Pubsub", resiliency::Direction::kInbound);
   guard->schedule = schedule_;
-  auto delivery = std::make_shared<Delivery>(std::move(subscription), *entry, channel, pool_, std::move(guard));
-  return (*entry)->pubsub->Subscribe(request, [delivery](ps::Message message, ps::DeliveryDone done) {
+  auto delivery = std::make_shared<Delivery>(std::move(subscription), *entry, channel, pool_, std::move(guard),
+                                             std::move(owned_channel));
+  Status status = (*entry)->pubsub->Subscribe(request, [delivery](ps::Message message, ps::DeliveryDone done) {
     delivery->Handle(std::move(message), std::move(done));
   });
+  if (!status.ok() && kind == SubscriptionKind::kStreaming) {
+    std::unique_lock lock(mutex_);
+    subscribed_.erase(key);
+  }
+  return status;
+}
+
+void PubSubBlock::UnsubscribeStream(const std::string& pubsub_name, const std::string& topic) {
+  std::shared_ptr<const Entry> entry;
+  {
+    std::unique_lock lock(mutex_);
+    subscribed_.erase({pubsub_name, topic});
+    auto it = pubsubs_.find(pubsub_name);
+    if (it == pubsubs_.end()) return;  // closed meanwhile
+    entry = it->second;
+  }
+  Status status = entry->pubsub->Unsubscribe(topic);
+  if (!status.ok()) spdlog::warn("pubsub {}: ending the subscription to {}: {}", pubsub_name, topic, status.message());
 }
 
 void PubSubBlock::CloseAll() {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -74,6 +75,15 @@ class PubSubBlock {
   // component's subscriptionScopes.
   Status Subscribe(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel);
 
+  // A streaming subscription (SubscribeTopicEventsAlpha1): the channel is the app's stream,
+  // kept alive by the subscription. Refused (kAlreadyExists) while this sidecar already
+  // subscribes to the topic on that component. Blocking (the component's Subscribe): call
+  // it on a worker thread.
+  Status SubscribeStream(pubsub::Subscription subscription, std::shared_ptr<pubsub::TopicChannel> channel);
+  // Ends a streaming subscription once its stream has closed; what it did not ack stays
+  // with the broker. Blocking, like SubscribeStream.
+  void UnsubscribeStream(const std::string& pubsub_name, const std::string& topic);
+
   // Stops every component's deliveries and closes the components.
   void CloseAll();
 
@@ -81,6 +91,8 @@ class PubSubBlock {
   class Delivery;
 
  private:
+  Status Start(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel,
+               std::shared_ptr<pubsub::TopicChannel> owned_channel);
   ApiResult<std::shared_ptr<const Entry>> Find(const std::string& pubsub_name, const std::string& topic) const;
 
   std::string app_id_;
@@ -89,6 +101,7 @@ class PubSubBlock {
   CancellableSchedule schedule_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Entry>> pubsubs_;
+  std::set<std::pair<std::string, std::string>> subscribed_;  // (pubsub, topic), under mutex_
 };
 
 }  // namespace dapr::blocks
