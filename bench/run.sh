@@ -5,14 +5,22 @@
 #   lean nghttp2 client), measures start-to-ready, idle memory and binary size;
 # - service invocation (bench/invoke.sh): a trivial app called directly, through one nginx hop
 #   and through two sidecars, over HTTP and gRPC, at a fixed rate; then saturation;
+# - pub/sub (bench/pubsub.sh): Redis Streams straight with hiredis next to the same through a
+#   publisher and a subscriber sidecar: publish latency, publish at a fixed rate, end-to-end
+#   latency and sustained throughput to a trivial subscriber app, the sidecars' CPU and memory;
 # and writes bench/RESULTS.md. Everything it starts is stopped on exit, failure included.
 #
-# usage: bench/run.sh            (about 9 minutes on 2 cores: state 5, invocation 4)
+# usage: bench/run.sh            (about 11 minutes on 2 cores: state 5, invocation 4, pub/sub 2)
 # knobs: REQUESTS=20000 WARMUP=2000 RUNS=5 VALUE_BYTES=1024 STARTS=10 IDLE_SECONDS=30
 #        LOAD_SECONDS=5 LOAD_CONNECTIONS=16 SKIP_BUILD=1 RESULTS=bench/RESULTS.md
-#        SKIP_STATE=1 SKIP_INVOKE=1 (leave a part out)
+#        SKIP_STATE=1 SKIP_INVOKE=1 SKIP_PUBSUB=1 (leave a part out)
 #        INVOKE_RATE=1000 INVOKE_CONNECTIONS=16 INVOKE_SECONDS=10 INVOKE_WARMUP_SECONDS=2
 #        INVOKE_ROUNDS=3 INVOKE_BODY_BYTES=1024 INVOKE_SATURATE_SECONDS=5
+#        PUBSUB_REQUESTS=5000 PUBSUB_WARMUP=500 PUBSUB_ROUNDS=3 PUBSUB_PAYLOAD_BYTES=1024
+#        PUBSUB_RATE=1000 PUBSUB_RATE_CONNECTIONS=16 PUBSUB_RATE_SECONDS=8 PUBSUB_RATE_WARMUP_SECONDS=2
+#        PUBSUB_E2E_RATE=1000 PUBSUB_E2E_CONNECTIONS=4 PUBSUB_E2E_SECONDS=5 PUBSUB_E2E_WARMUP_SECONDS=1
+#        PUBSUB_E2E_ROUNDS=2 PUBSUB_DRAIN_SECONDS=10 PUBSUB_PROTOCOLS="http grpc" PUBSUB_PLACEMENTS="spread pinned"
+#        (bench/pubsub.sh also runs alone: see its header)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,7 +41,7 @@ log() { printf '[bench %5.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" 
 
 # ---- tools ----------------------------------------------------------------------------------
 missing=()
-for tool in redis-server:redis-server wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
+for tool in redis-server:redis-server redis-cli:redis-tools wrk:wrk hyperfine:hyperfine curl:curl jq:jq bc:bc \
             python3:python3 strip:binutils taskset:util-linux /usr/bin/time:time \
             ${SKIP_INVOKE:+-}nginx:nginx-light; do
   [ "${tool:0:1}" = - ] && continue  # a part left out does not need it
@@ -84,7 +92,9 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   log "building (scripts/build.sh)"
   bash scripts/build.sh >"$WORK/build.log" 2>&1 || { tail -50 "$WORK/build.log"; exit 1; }
 fi
-for binary in daprd state_latency start_to_ready invoke_app invoke_load; do
+BINARIES=(daprd state_latency start_to_ready invoke_app invoke_load)
+[ -n "${SKIP_PUBSUB:-}" ] || BINARIES+=(pubsub_load pubsub_app)
+for binary in "${BINARIES[@]}"; do
   [ -x "$BIN/$binary" ] || { echo "missing $BIN/$binary" >&2; exit 1; }
 done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -297,6 +307,12 @@ if [ -z "${SKIP_INVOKE:-}" ]; then
   . "$ROOT/bench/invoke.sh"
 fi
 
+# ---- part 4: pub/sub (bench/pubsub.sh) -------------------------------------------------------
+if [ -z "${SKIP_PUBSUB:-}" ]; then
+  # shellcheck source=bench/pubsub.sh
+  . "$ROOT/bench/pubsub.sh"
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(echo "$(date +%s.%N) - $T0" | bc)
 
@@ -316,5 +332,8 @@ REDIS_VERSION=$(redis-server --version 2>/dev/null | grep -o 'v=[0-9.]*' | cut -
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 export MACHINE_NPROC MACHINE_CPU MACHINE_MEM MACHINE_KERNEL MACHINE_OS REDIS_VERSION DATE
 python3 "$ROOT/bench/report.py" "$WORK" >"$WORK/RESULTS.md"
+if [ -s "$WORK/pubsub-latency.jsonl" ]; then  # the pub/sub section (bench/report_pubsub.py)
+  python3 "$ROOT/bench/report_pubsub.py" "$WORK" >>"$WORK/RESULTS.md"
+fi
 mv "$WORK/RESULTS.md" "$RESULTS"
 log "wrote $RESULTS in ${ELAPSED}s"
