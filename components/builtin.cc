@@ -47,6 +47,8 @@ void RegisterBuiltins(Registries& r) {
   r.state.Register("state.redis", "v1", Make<state::RedisStore, state::Store>());
   r.state.Register("state.sqlite", "v1", Make<state::SqliteStore, state::Store>());
   r.pubsub.Register("pubsub.in-memory", "v1", Make<pubsub::InMemoryPubSub, ::dapr::pubsub::PubSub>());
+  r.pubsub.Register("pubsub.mqtt3", "v1",
+                    FromModule<::dapr::pubsub::PubSub>("dapr_pubsub_mqtt3", "DaprCreatePubSub"));
   r.pubsub.Register("pubsub.redis", "v1", Make<pubsub::RedisPubSub, ::dapr::pubsub::PubSub>());
   r.pubsub.Register("pubsub.sqlite", "v1", Make<pubsub::SqlitePubSub, ::dapr::pubsub::PubSub>());
   r.name_resolution.Register("nameresolution.kubernetes", "v1",

@@ -8,11 +8,11 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache lld
   # libraries
   libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libhiredis-dev libpq-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
+  libhiredis-dev libpq-dev libsqlite3-dev libmosquitto-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev libnghttp2-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # backends the tests start on loopback, and tools the tests use
-  redis-server redis-tools postgresql postgresql-client
+  redis-server redis-tools postgresql postgresql-client mosquitto mosquitto-clients
   curl procps iproute2 ca-certificates openssl
 )
 

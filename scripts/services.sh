@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops the real backends the tests use, on loopback only, on free ports.
-# usage: scripts/services.sh start|stop [redis] [postgres]
-# Writes the chosen addresses to $SVC_DIR/env (source it): DAPR_TEST_REDIS_ADDR, DAPR_TEST_PG_CONN.
+# usage: scripts/services.sh start|stop [redis] [postgres] [mosquitto]
+# Writes the chosen addresses to $SVC_DIR/env (source it): DAPR_TEST_REDIS_ADDR, DAPR_TEST_PG_CONN,
+# DAPR_TEST_MQTT_ADDR.
 set -euo pipefail
 SVC_DIR=${SVC_DIR:-/tmp/dapr-cpp-services}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -67,9 +68,41 @@ stop_postgres() {
   rm -f "$SVC_DIR/pg.port"
 }
 
-cmd=${1:?usage: services.sh start|stop [redis] [postgres]}
+# An MQTT broker, with persistence in $SVC_DIR/mosquitto, so that kept sessions (and their
+# queued messages) survive a restart of the broker.
+start_mosquitto() {
+  local port; port=${MQTT_PORT:-$(free_port)}
+  local bin; bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+  mkdir -p "$SVC_DIR/mosquitto"
+  {
+    echo "listener $port 127.0.0.1"
+    echo "allow_anonymous true"
+    echo "persistence true"
+    echo "persistence_location $SVC_DIR/mosquitto/"
+    echo "pid_file $SVC_DIR/mosquitto.pid"
+    echo "log_dest file $SVC_DIR/mosquitto.log"
+    # As root it would switch to the mosquitto user, who cannot write in $SVC_DIR.
+    if [ "$(id -u)" -eq 0 ]; then echo "user root"; fi
+  } > "$SVC_DIR/mosquitto.conf"
+  "$bin" -c "$SVC_DIR/mosquitto.conf" -d
+  wait_for "mosquitto_pub -h 127.0.0.1 -p $port -t dapr-cpp/services/ping -m ping -q 1"
+  echo "$port" > "$SVC_DIR/mosquitto.port"
+  set_env DAPR_TEST_MQTT_ADDR "127.0.0.1:$port"
+  echo "services: mosquitto on 127.0.0.1:$port"
+}
+stop_mosquitto() {
+  if [ -f "$SVC_DIR/mosquitto.pid" ]; then
+    local pid; pid=$(cat "$SVC_DIR/mosquitto.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$SVC_DIR/mosquitto.pid"
+  fi
+  rm -f "$SVC_DIR/mosquitto.port"
+}
+
+cmd=${1:?usage: services.sh start|stop [redis] [postgres] [mosquitto]}
 shift
-names=${*:-redis postgres}
+names=${*:-redis postgres mosquitto}
 for name in $names; do
   "${cmd}_${name}"
 done

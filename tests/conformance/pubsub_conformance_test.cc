@@ -546,6 +546,33 @@ TEST_P(PubSubConformance, CloseStopsDeliveries) {
   EXPECT_EQ(started->load(), at_close) << "handler calls started after Close returned";
 }
 
+// The streaming-subscription contract: after Unsubscribe(topic) returns, no handler call
+// for that topic starts; the component's other subscriptions go on; the topic can be
+// subscribed again. Unsubscribing a topic never subscribed is harmless.
+TEST_P(PubSubConformance, UnsubscribeEndsOneSubscriptionOnly) {
+  auto ended = std::make_shared<Inbox>();
+  auto kept = std::make_shared<Inbox>();
+  const std::string gone = Topic("unsub-gone");
+  const std::string stays = Topic("unsub-stays");
+  ASSERT_TRUE(Ok(pubsub_->Subscribe({gone, {}}, Acking(ended))));
+  ASSERT_TRUE(Ok(pubsub_->Subscribe({stays, {}}, Acking(kept))));
+  ASSERT_TRUE(Ok(Publish(pubsub_, gone, "before")));
+  ASSERT_TRUE(ended->WaitForData("before"));
+
+  ASSERT_TRUE(Ok(pubsub_->Unsubscribe(gone)));
+  EXPECT_TRUE(Ok(pubsub_->Unsubscribe(Topic("unsub-never"))));
+  ASSERT_TRUE(Ok(Publish(pubsub_, gone, "after")));
+  ASSERT_TRUE(Ok(Publish(pubsub_, stays, "still")));
+  ASSERT_TRUE(kept->WaitForData("still")) << "the other subscription stopped too";
+  std::this_thread::sleep_for(RedeliveryWindow());
+  EXPECT_EQ(ended->Data(), std::set<std::string>{"before"}) << "delivered after Unsubscribe returned";
+
+  auto again = std::make_shared<Inbox>();
+  ASSERT_TRUE(Ok(pubsub_->Subscribe({gone, {}}, Acking(again))));
+  ASSERT_TRUE(Ok(Publish(pubsub_, gone, "resubscribed")));
+  EXPECT_TRUE(again->WaitForData("resubscribed")) << "the topic could not be subscribed again";
+}
+
 TEST_P(PubSubConformance, BulkPublishDeliversEveryEntry) {
   constexpr int kEntries = 20;
   auto inbox = std::make_shared<Inbox>();
