@@ -66,6 +66,7 @@ Status ComponentLoader::LoadPubSub(const ComponentSpec& spec) {
   auto created = registries_.pubsub.Create(spec.type, spec.version);
   if (!created.ok()) return created.error();
   std::shared_ptr<pubsub::PubSub> component = std::move(created).value();
+  if (loop_) component->AttachEventLoop(*loop_);
   ComponentMetadata::Properties properties = spec.metadata;
   if (!properties.count("consumerID") || properties.at("consumerID").empty()) properties["consumerID"] = app_id_;
   ComponentMetadata metadata(spec.name, spec.type, std::move(properties));

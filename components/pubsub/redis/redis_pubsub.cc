@@ -24,6 +24,7 @@ using ::dapr::pubsub::DeliveryDone;
 using ::dapr::pubsub::Message;
 using ::dapr::pubsub::MessageHandler;
 using state::RedisArgs;
+using state::RedisAsyncClient;
 using state::RedisConnection;
 using state::RedisConnectionPool;
 using state::ReplyPtr;
@@ -172,12 +173,14 @@ std::string ConsumerName(const std::string& group) {
 class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscription> {
  public:
   Subscription(std::string topic, MessageHandler handler, const RedisPubSubOptions& options,
-               std::string consumer, std::shared_ptr<RedisConnectionPool> pool)
+               std::string consumer, std::shared_ptr<RedisConnectionPool> pool,
+               std::shared_ptr<RedisAsyncClient> async)
       : topic_(std::move(topic)),
         handler_(std::move(handler)),
         options_(options),
         consumer_(std::move(consumer)),
-        pool_(std::move(pool)) {
+        pool_(std::move(pool)),
+        async_(std::move(async)) {
     // The socket must outwait XREADGROUP's BLOCK, or every idle read would be a timeout.
     reader_options_ = options_.connect;
     reader_options_.read_timeout += kReadBlock;
@@ -486,7 +489,24 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   // Acked before the entry stops counting as held here, so that no claim round in
   // between takes it for a lost one and delivers it again.
   void Finished(const std::string& id, bool delivered) {
+    if (delivered && async_) {
+      async_->Command({"XACK", topic_, options_.consumer_group, id},
+                      [self = shared_from_this(), id](const redisReply* reply, const Status& status) {
+                        if (!reply) {
+                          spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", self->topic_, id, status.message());
+                        } else if (reply->type == REDIS_REPLY_ERROR) {
+                          spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", self->topic_, id,
+                                       std::string_view(reply->str, reply->len));
+                        }
+                        self->Release(id);
+                      });
+      return;
+    }
     if (delivered) Ack(id);
+    Release(id);
+  }
+
+  void Release(const std::string& id) {
     {
       std::lock_guard lock(mutex_);
       owned_.erase(id);
@@ -511,6 +531,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   const RedisPubSubOptions options_;
   const std::string consumer_;
   const std::shared_ptr<RedisConnectionPool> pool_;
+  const std::shared_ptr<RedisAsyncClient> async_;  // acks without blocking, when set
   state::RedisConnectOptions reader_options_;
 
   // Reader thread only.
@@ -551,12 +572,36 @@ Status RedisPubSub::Init(const ComponentMetadata& metadata) {
     return Status(StatusCode::kUnauthenticated, where + " wants a password (redisPassword)");
   }
   if (IsError(pong->get())) return Unavailable(where + ": " + std::string(Text(pong->get())));
+  if (loop_) async_ = state::MakeRedisAsyncClient(*loop_, options_.connect);
   return Status::Ok();
+}
+
+bool RedisPubSub::AttachEventLoop(boost::asio::io_context& loop) {
+  loop_ = &loop;
+  return true;
+}
+
+void RedisPubSub::PublishAsync(::dapr::pubsub::PublishRequest request, std::function<void(Status)> done) {
+  if (closed_.load()) return done(FailedPrecondition("pubsub.redis is closed"));
+  if (request.topic.empty()) return done(InvalidArgument("pubsub.redis: the topic is empty"));
+  // Built before the callback takes the topic: argument evaluation order is unspecified.
+  std::string data = std::move(request.data);
+  RedisArgs command = XaddCommand(request, std::move(data));
+  async_->Command(std::move(command),
+                  [topic = std::move(request.topic), done = std::move(done)](const redisReply* reply, const Status& status) {
+                    const std::string what = "pubsub.redis: publish to topic " + topic;
+                    if (!reply) return done(Status(StatusCode::kUnavailable, what + ": " + status.message()));
+                    if (reply->type == REDIS_REPLY_ERROR) {
+                      return done(Internal(what + " failed: " + std::string(reply->str, reply->len)));
+                    }
+                    done(Status::Ok());
+                  });
 }
 
 // XADD <topic> [MAXLEN ~ n | MINID ~ id] * data <bytes> [contentType <t>] [metadata <json>].
 // With both limits set, MAXLEN wins, as in go-redis.
-std::vector<std::string> RedisPubSub::XaddCommand(const ::dapr::pubsub::PublishRequest& request) const {
+std::vector<std::string> RedisPubSub::XaddCommand(const ::dapr::pubsub::PublishRequest& request,
+                                                  std::string data) const {
   RedisArgs args = {"XADD", request.topic};
   if (options_.max_len_approx > 0) {
     args.insert(args.end(), {"MAXLEN", "~", std::to_string(options_.max_len_approx)});
@@ -566,7 +611,8 @@ std::vector<std::string> RedisPubSub::XaddCommand(const ::dapr::pubsub::PublishR
         std::chrono::system_clock::now().time_since_epoch());
     args.insert(args.end(), {"MINID", "~", std::to_string((now - options_.stream_ttl).count())});
   }
-  args.insert(args.end(), {"*", std::string(kDataField), request.data});
+  args.insert(args.end(), {"*", std::string(kDataField)});
+  args.push_back(std::move(data));
   if (!request.content_type.empty()) {
     args.insert(args.end(), {std::string(kContentTypeField), request.content_type});
   }
@@ -580,7 +626,7 @@ Status RedisPubSub::Publish(const ::dapr::pubsub::PublishRequest& request) {
   if (!pool_) return FailedPrecondition("pubsub.redis is not initialized");
   if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
   if (request.topic.empty()) return InvalidArgument("pubsub.redis: the topic is empty");
-  auto reply = PoolCommand(*pool_, XaddCommand(request));
+  auto reply = PoolCommand(*pool_, XaddCommand(request, request.data));
   const std::string what = "pubsub.redis: publish to topic " + request.topic;
   if (!reply.ok()) return Status(StatusCode::kUnavailable, what + ": " + reply.error().message());
   if (IsError(reply->get())) return Internal(what + " failed: " + std::string(Text(reply->get())));
@@ -602,7 +648,7 @@ Status RedisPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
   RedisPubSubOptions options = options_;
   options.concurrency = std::max(options.concurrency, request.min_concurrency);
   auto subscription = std::make_shared<Subscription>(request.topic, std::move(handler), options,
-                                                     consumer_name_, pool_);
+                                                     consumer_name_, pool_, async_);
   std::lock_guard lock(mutex_);
   if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
   subscription->Start();

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "components/state/redis/redis_async_client.h"
 #include "components/state/redis/redis_connection.h"
 #include "dapr/pubsub/pubsub.h"
 
@@ -66,6 +67,11 @@ class RedisPubSub final : public ::dapr::pubsub::PubSub {
   // Dapr's redis pub/sub reports no features: ttlInSeconds is enforced by the runtime.
   ::dapr::pubsub::Features GetFeatures() const override { return {}; }
   Status Publish(const ::dapr::pubsub::PublishRequest& request) override;
+  // With the loop: publishes (XADD) and acks (XACK) go over one pipelined connection on it.
+  bool AttachEventLoop(boost::asio::io_context& loop) override;
+  bool SupportsAsyncPublish() const override { return async_ != nullptr; }
+  void PublishAsync(::dapr::pubsub::PublishRequest request, std::function<void(Status)> done) override;
+  bool AcksWithoutBlocking() const override { return async_ != nullptr; }
   Status Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
                    ::dapr::pubsub::MessageHandler handler) override;
   Status Unsubscribe(const std::string& topic) override;
@@ -77,12 +83,15 @@ class RedisPubSub final : public ::dapr::pubsub::PubSub {
   class Subscription;  // a subscription's reader and dispatcher (redis_pubsub.cc)
 
  private:
-  std::vector<std::string> XaddCommand(const ::dapr::pubsub::PublishRequest& request) const;
+  // data is the request's, passed apart so that the async path can move it in.
+  std::vector<std::string> XaddCommand(const ::dapr::pubsub::PublishRequest& request, std::string data) const;
 
   RedisPubSubOptions options_;
   std::string consumer_name_;
   // Shared with the subscriptions and their `done` callbacks, which may outlive this.
   std::shared_ptr<state::RedisConnectionPool> pool_;
+  boost::asio::io_context* loop_ = nullptr;
+  std::shared_ptr<state::RedisAsyncClient> async_;  // set by Init when a loop was attached
   std::mutex mutex_;  // guards subscriptions_ against a concurrent Close
   std::vector<std::shared_ptr<Subscription>> subscriptions_;
   std::atomic<bool> closed_{false};  // read on every publish, without the mutex

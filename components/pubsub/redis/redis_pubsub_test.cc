@@ -12,11 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -471,6 +476,48 @@ TEST_F(RedisPubSubTest, RedisPubSubConcurrentPublishesAllLand) {
   for (auto& worker : workers) worker.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(Integer(Raw(address_, {"XLEN", topic})), 800);
+}
+
+// On the sidecar's event loop: publishes go out as XADD without blocking, in order, to the
+// topic's own stream, and a delivered message is acked (XACK) from the loop as well.
+TEST_F(RedisPubSubTest, RedisPubSubOnTheLoopPublishesAndAcksWithoutBlocking) {
+  const std::string topic = Topic("loop");
+  boost::asio::io_context loop;
+  auto work = boost::asio::make_work_guard(loop);
+  std::thread runner([&] { loop.run(); });
+  auto pubsub = std::make_unique<RedisPubSub>();
+  ASSERT_TRUE(pubsub->AttachEventLoop(loop));
+  ASSERT_TRUE(pubsub->Init(PubSubMetadata(address_, "app", {})).ok());
+  ASSERT_TRUE(pubsub->SupportsAsyncPublish());
+  ASSERT_TRUE(pubsub->AcksWithoutBlocking());
+  Inbox inbox;
+  Subscribe(*pubsub, topic, inbox);
+
+  std::promise<std::vector<Status>> published;
+  auto statuses = std::make_shared<std::vector<Status>>();
+  boost::asio::post(loop, [&, statuses] {
+    for (int i = 0; i < 20; ++i) {
+      pubsub->PublishAsync(PublishRequest{topic, "m" + std::to_string(i), "text/plain", {}},
+                           [&, statuses](Status status) {
+                             statuses->push_back(status);
+                             if (statuses->size() == 20) published.set_value(*statuses);
+                           });
+    }
+  });
+  auto future = published.get_future();
+  ASSERT_EQ(future.wait_for(3s), std::future_status::ready);
+  for (const auto& status : future.get()) EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(Integer(Raw(address_, {"XLEN", topic})), 20);
+  ASSERT_TRUE(inbox.WaitForCount(20, 3s));
+  EXPECT_EQ(inbox.Messages()[0].content_type, "text/plain");
+  for (auto deadline = Clock::now() + 2s; Clock::now() < deadline && PendingCount(address_, topic, "app") != 0;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(PendingCount(address_, topic, "app"), 0);
+  pubsub->Close();
+  work.reset();
+  loop.stop();
+  runner.join();
 }
 
 TEST(RedisPubSubFeatures, RedisPubSubReportsNoFeatures) {

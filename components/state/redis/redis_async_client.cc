@@ -1,6 +1,8 @@
 #include "components/state/redis/redis_async_client.h"
 
+#include <arpa/inet.h>
 #include <hiredis/async.h>
+#include <netdb.h>
 #include <sys/ioctl.h>
 
 #include <boost/asio/bind_executor.hpp>
@@ -242,6 +244,26 @@ void RedisAsyncClient::Close() {
   }
   watcher_.reset();
   in_flight_.clear();
+}
+
+std::shared_ptr<RedisAsyncClient> MakeRedisAsyncClient(boost::asio::io_context& loop,
+                                                       const RedisConnectOptions& options) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(options.host.c_str(), nullptr, &hints, &found) != 0 || !found) return nullptr;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  bool ok = inet_ntop(found->ai_family, address, text, sizeof text) != nullptr;
+  freeaddrinfo(found);
+  if (!ok) return nullptr;
+  RedisConnectOptions numeric = options;
+  numeric.host = text;
+  return std::make_shared<RedisAsyncClient>(loop, std::move(numeric));
 }
 
 }  // namespace dapr::state

@@ -62,4 +62,10 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   std::string failure_;  // why the last connection ended, for the commands it fails
 };
 
+// A client for the server of options, or null when its host does not resolve (the caller
+// then keeps to its blocking path). The name is resolved here, off the loop: the client
+// itself only takes numeric addresses.
+std::shared_ptr<RedisAsyncClient> MakeRedisAsyncClient(boost::asio::io_context& loop,
+                                                       const RedisConnectOptions& options);
+
 }  // namespace dapr::state

@@ -1,7 +1,5 @@
 #include "components/state/redis/redis_store.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 
 #include <charconv>
 #include <ctime>
@@ -201,26 +199,8 @@ bool RedisStore::AttachEventLoop(boost::asio::io_context& loop) {
   return true;
 }
 
-// The async client needs a numeric address (resolving on the loop would block it), so the
-// name is resolved once here; a name that does not resolve leaves the blocking path alone.
 void RedisStore::StartAsyncClient() {
-  if (!loop_) return;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(options_.connect.host.c_str(), nullptr, &hints, &found) != 0 || !found) return;
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* address =
-      found->ai_family == AF_INET6
-          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
-          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
-  bool ok = inet_ntop(found->ai_family, address, text, sizeof text) != nullptr;
-  freeaddrinfo(found);
-  if (!ok) return;
-  RedisConnectOptions connect = options_.connect;
-  connect.host = text;
-  async_ = std::make_shared<RedisAsyncClient>(*loop_, std::move(connect));
+  if (loop_) async_ = MakeRedisAsyncClient(*loop_, options_.connect);
 }
 
 void RedisStore::RunScriptAsync(const RedisScript& script, RedisArgs command,

@@ -17,6 +17,10 @@
 #include "dapr/component_metadata.h"
 #include "dapr/status.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace dapr::pubsub {
 
 using Metadata = std::map<std::string, std::string>;
@@ -94,6 +98,18 @@ class PubSub {
   virtual Status Publish(const PublishRequest& request) = 0;
   // The entries that could not be published; the default publishes them one by one.
   virtual std::vector<BulkPublishFailure> BulkPublish(const BulkPublishRequest& request);
+
+  // Optional non-blocking path, as for state stores: a component whose client can run on
+  // the sidecar's event loop accepts the loop here (once, before Init) and then answers
+  // SupportsAsyncPublish() with true; the block then calls PublishAsync from the loop instead
+  // of the blocking Publish on a worker (each hand-off between threads costs tens of µs).
+  // done runs on the loop.
+  virtual bool AttachEventLoop(boost::asio::io_context& loop) { return false; }
+  virtual bool SupportsAsyncPublish() const { return false; }
+  virtual void PublishAsync(PublishRequest request, std::function<void(Status)> done) { done(Publish(request)); }
+  // True when a delivery's done never blocks (the ack is itself asynchronous): the block then
+  // calls it where the app's answer arrives, not on a worker.
+  virtual bool AcksWithoutBlocking() const { return false; }
 
   // Starts delivering the topic's messages to handler; returns once the subscription
   // exists (messages published after it returns are delivered).

@@ -123,6 +123,7 @@ void PubSubBlock::Publish(PublishItem item, std::function<void(ApiResult<Done>)>
   if (!(*entry)->scopes.MayPublish(item.topic)) {
     return done(errors::PubSubForbidden(item.pubsub_name, item.topic, app_id_));
   }
+  if ((*entry)->pubsub->SupportsAsyncPublish()) return PublishOnLoop(*entry, std::move(item), *raw, std::move(done));
   // The envelope (the whole body, for a large one) and the broker call run on a worker.
   pool_.Post([this, entry = std::move(entry).value(), item = std::move(item), raw = *raw,
               done = std::move(done)]() mutable {
@@ -135,6 +136,24 @@ void PubSubBlock::Publish(PublishItem item, std::function<void(ApiResult<Done>)>
                                raw ? item.content_type : "application/cloudevents+json", std::move(item.metadata)};
     Status status = entry->pubsub->Publish(request);
     if (!status.ok()) return done(PublishError(item.pubsub_name, item.topic, status));
+    done(Done{});
+  });
+}
+
+// A component that publishes without blocking is called right here, on the event loop: no
+// hand-off to a worker and back. The envelope is built here too; it costs less than a hop.
+void PubSubBlock::PublishOnLoop(const std::shared_ptr<const Entry>& entry, PublishItem item, bool raw,
+                                std::function<void(ApiResult<Done>)> done) const {
+  pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent,
+                                             item.tracestate, entry->features.message_ttl);
+  context.metadata = item.metadata;
+  auto data = MessageData(item.data, item.content_type, raw, std::move(context));
+  if (!data.ok()) return done(errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message()));
+  ps::PublishRequest request{item.topic, std::move(data).value(),
+                             raw ? item.content_type : "application/cloudevents+json", std::move(item.metadata)};
+  entry->pubsub->PublishAsync(std::move(request), [pubsub = std::move(item.pubsub_name), topic = std::move(item.topic),
+                                                   done = std::move(done)](Status status) {
+    if (!status.ok()) return done(PublishError(pubsub, topic, status));
     done(Done{});
   });
 }
@@ -214,6 +233,10 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
     };
     pubsub::GuardedDeliver(guard_, std::move(attempt), [self = shared_from_this(), message = std::move(message),
                                                         done = std::move(done)](pubsub::DeliveryResult result) mutable {
+      // An ack that does not block is made where the answer came.
+      if (result.outcome == pubsub::Outcome::kSuccess && self->entry_->pubsub->AcksWithoutBlocking()) {
+        return done(Status::Ok());
+      }
       // Acks and dead letters are broker calls, which may block: off the event loop.
       self->pool_.Post([self, message = std::move(message), done = std::move(done),
                         result = std::move(result)]() mutable {
@@ -453,6 +476,10 @@ void PubSubBlock::CloseAll() {
     pubsubs.swap(pubsubs_);
   }
   for (auto& [name, entry] : pubsubs) entry->pubsub->Close();
+  // Kept until the block goes: a component's non-blocking client lives on the event loop
+  // and may only go once the loop has stopped (and acks of late answers still go out).
+  std::unique_lock lock(mutex_);
+  for (auto& [name, entry] : pubsubs) closed_.push_back(std::move(entry));
 }
 
 }  // namespace dapr::blocks

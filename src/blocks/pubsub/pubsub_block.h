@@ -91,6 +91,8 @@ class PubSubBlock {
   class Delivery;
 
  private:
+  void PublishOnLoop(const std::shared_ptr<const Entry>& entry, PublishItem item, bool raw,
+                     std::function<void(ApiResult<Done>)> done) const;
   Status Start(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel,
                std::shared_ptr<pubsub::TopicChannel> owned_channel);
   ApiResult<std::shared_ptr<const Entry>> Find(const std::string& pubsub_name, const std::string& topic) const;
@@ -102,6 +104,7 @@ class PubSubBlock {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Entry>> pubsubs_;
   std::set<std::pair<std::string, std::string>> subscribed_;  // (pubsub, topic), under mutex_
+  std::vector<std::shared_ptr<const Entry>> closed_;            // by CloseAll
 };
 
 }  // namespace dapr::blocks

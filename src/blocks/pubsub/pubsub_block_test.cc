@@ -81,6 +81,8 @@ class FakePubSub : public ps::PubSub {
  public:
   Status Init(const ComponentMetadata&) override { return Status::Ok(); }
   ps::Features GetFeatures() const override { return features; }
+  bool SupportsAsyncPublish() const override { return async_publish; }
+  bool AcksWithoutBlocking() const override { return acks_without_blocking; }
 
   Status Publish(const ps::PublishRequest& request) override {
     std::lock_guard lock(mutex_);
@@ -145,6 +147,8 @@ class FakePubSub : public ps::PubSub {
   }
 
   ps::Features features;
+  bool async_publish = false;          // PublishAsync (the default: Publish, at once) on the caller's thread
+  bool acks_without_blocking = false;  // a SUCCESS is acked where the app's answer arrives
 
  private:
   mutable std::mutex mutex_;
@@ -465,6 +469,20 @@ TEST_F(PubSubBlockTest, SuccessAcksAndTheAppGetsTheCloudEventOnTheRouteTheRulesC
   EXPECT_EQ(widget_ack->Count(), 1u);
   EXPECT_EQ(gadget_ack->Count(), 1u);
   EXPECT_TRUE(component_->Published().empty());
+}
+
+TEST_F(PubSubBlockTest, AnAckThatDoesNotBlockIsMadeWhereTheAppAnswered) {
+  component_->acks_without_blocking = true;
+  Load();
+  Subscribe(Simple());
+  auto ack = component_->Push("orders", Event("1"));
+  channel_.Answer(0, kSuccess);
+  ASSERT_EQ(ack->Count(), 1u);  // before Answer returned: no hop to a worker
+  EXPECT_TRUE(ack->All().front().ok());
+  // Anything but a success still goes through the worker (a dead letter is a blocking publish).
+  channel_.Script({kRetry});
+  auto retried = component_->Push("orders", Event("2"));
+  EXPECT_FALSE(AckOf(*retried).ok());
 }
 
 TEST_F(PubSubBlockTest, RetryWithoutADeadLetterTopicFailsTheDeliverySoTheBrokerRedelivers) {
@@ -958,6 +976,21 @@ TEST_F(PubSubBlockTest, AComponentPublishErrorIsAPublishMessageError) {
   }
   // A topic the broker does not have is the caller's mistake.
   ExpectApiError(Publish(Item("mq", "missing")), "ERR_PUBSUB_NOT_FOUND", 400, StatusCode::kNotFound);
+}
+
+TEST_F(PubSubBlockTest, AComponentThatPublishesWithoutBlockingIsCalledOnTheCallersThread) {
+  component_->async_publish = true;
+  Load();
+  component_->FailPublishTo("failing", Status(StatusCode::kInternal, "broker down"));
+  auto calls = std::make_shared<Calls<ApiResult<Done>>>();
+  block_.Publish(Item("mq", "orders"), [calls](ApiResult<Done> result) { calls->Add(std::move(result)); });
+  ASSERT_EQ(calls->Count(), 1u);  // the fake's PublishAsync answers at once: no worker in between
+  EXPECT_TRUE(calls->All().front().ok());
+  const auto published = component_->Published();
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].content_type, "application/cloudevents+json");
+  EXPECT_EQ(Json::parse(published[0].data).value("source", ""), "checkout");
+  ExpectApiError(Publish(Item("mq", "failing"), true), "ERR_PUBSUB_PUBLISH_MESSAGE", 500, StatusCode::kInternal);
 }
 
 TEST_F(PubSubBlockTest, APublishedMessageIsACloudEventFromThisApp) {
