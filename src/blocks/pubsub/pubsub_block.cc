@@ -356,12 +356,13 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
     channel_.DeliverBulk(std::move(event), std::move(finish));
   }
 
-  // expiration, as this sidecar writes it (RFC 3339 in UTC, whole seconds), compares as text.
+  // expiration in any RFC 3339 form (a Dapr sidecar elsewhere may write an offset or a
+  // fraction); one that does not parse never expires the event, as in Dapr.
   static bool Expired(const Json& event) {
     auto it = event.find("expiration");
     if (it == event.end() || !it->is_string()) return false;
-    const std::string& at = it->get_ref<const std::string&>();
-    return at.size() == 20 && at.back() == 'Z' && at <= FormatRfc3339(std::chrono::system_clock::now());
+    auto at = ParseRfc3339(it->get_ref<const std::string&>());
+    return at && *at <= std::chrono::system_clock::now();
   }
 
   void Answered(ps::Message message, ps::DeliveryDone done, const pubsub::DeliveryResult& result) {

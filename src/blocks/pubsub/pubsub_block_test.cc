@@ -630,6 +630,20 @@ TEST_F(PubSubBlockTest, AnExpiredEventIsDroppedWithoutCallingTheApp) {
   EXPECT_EQ(published[0].data, expired);
 }
 
+// As another sidecar may write it: with an offset and a fraction of a second.
+TEST_F(PubSubBlockTest, AnExpirationWithAnOffsetIsHonoured) {
+  Load();
+  Subscribe(Simple("", "orders"));
+  channel_.Script({kSuccess});
+  auto expired = component_->Push("orders", Event("1", "order", {{"expiration", "2000-01-01T05:00:00.25+05:00"}}));
+  EXPECT_TRUE(AckOf(*expired).ok());
+  EXPECT_TRUE(channel_.Events().empty());
+  auto unparsable = component_->Push("orders", Event("2", "order", {{"expiration", "soon"}}));
+  EXPECT_TRUE(AckOf(*unparsable).ok());
+  ASSERT_EQ(channel_.Events().size(), 1u) << "an expiration that does not parse never expires (as Dapr)";
+  EXPECT_EQ(channel_.Events()[0].cloud_event["id"], "2");
+}
+
 TEST_F(PubSubBlockTest, AnEventThatHasNotExpiredYetIsDelivered) {
   Load();
   Subscribe(Simple());
