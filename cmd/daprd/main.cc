@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
   CLI::App app{"daprd: the dapr-cpp sidecar"};
   app.allow_extras();
   app.set_version_flag("--version", DAPR_RUNTIME_VERSION);
+  // As Go's flag package, which daprd's users script against: a flag given twice takes the
+  // last value (the repeatable resource paths below gather all of theirs).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   std::string app_port, listen_addresses, max_body_size, read_buffer_size;
   int max_request_mb = 0, read_buffer_kb = 0;
@@ -142,8 +145,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-body-size", max_body_size, "Max request body, e.g. 4Mi");
   app.add_option("--read-buffer-size", read_buffer_size, "Max header size, e.g. 4Ki");
   app.add_option("--dapr-http-read-buffer-size", read_buffer_kb, "Deprecated: max header size in KB");
-  app.add_option("--resources-path", options.resources_paths, "Folder of resource files (repeatable)");
-  app.add_option("--components-path", components_paths, "Deprecated alias of --resources-path");
+  app.add_option("--resources-path", options.resources_paths, "Folder of resource files (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--components-path", components_paths, "Deprecated alias of --resources-path")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--config", options.config_paths, "Configuration file (repeatable)");
   app.add_option("--log-level", options.log_level, "debug, info, warn, error or fatal");
   app.add_flag("--log-as-json", options.log_as_json, "Log JSON lines");

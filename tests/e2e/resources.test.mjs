@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { Daprd, T, uid } from "./lib/daprd.mjs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Daprd, T, componentYaml, tempDir, uid } from "./lib/daprd.mjs";
 import { expectStatus, req } from "./lib/http.mjs";
 
 const multiDocument = (appId) => `apiVersion: dapr.io/v1alpha1
@@ -87,6 +89,26 @@ describe("resource files", { timeout: 60_000 }, () => {
     const res = await req(d, "GET", "/v1.0/state/theirs/k");
     expectStatus(res, 400);
     assert.equal(res.json?.errorCode, "ERR_STATE_STORE_NOT_FOUND", res.describe());
+  });
+});
+
+// As Go's flag package: --resources-path (and --components-path) given several times load
+// every folder; any other flag given twice takes its last value (here --log-level).
+describe("repeated flags", { timeout: 60_000 }, () => {
+  const extra = tempDir("more-resources");
+  mkdirSync(extra, { recursive: true });
+  writeFileSync(path.join(extra, "second.yaml"), componentYaml({ name: "second", type: "state.in-memory" }));
+  const d = new Daprd({ appId: `flags-${uid(4)}`, components: [{ name: "first", type: "state.in-memory" }],
+                        args: ["--resources-path", extra, "--log-level", "debug", "--log-level", "warn"] });
+  before(() => d.start(), T);
+  after(() => d.stop());
+
+  test("every resources path is loaded, and a repeated flag takes its last value", T, async () => {
+    const md = await req(d, "GET", "/v1.0/metadata");
+    expectStatus(md, 200);
+    assert.deepEqual((md.json.components ?? []).map((c) => c.name).sort(), ["first", "second"], md.describe());
+    // At warn, the start-up's info lines are not written.
+    assert.doesNotMatch(d.logs(), /level=info/, d.logs());
   });
 });
 
