@@ -3,17 +3,20 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <nlohmann/json.hpp>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <set>
-#include <spdlog/spdlog.h>
 #include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace dapr::components::pubsub {
 namespace {
@@ -174,13 +177,14 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
  public:
   Subscription(std::string topic, MessageHandler handler, const RedisPubSubOptions& options,
                std::string consumer, std::shared_ptr<RedisConnectionPool> pool,
-               std::shared_ptr<RedisAsyncClient> async)
+               std::shared_ptr<RedisAsyncClient> async, boost::asio::io_context* loop)
       : topic_(std::move(topic)),
         handler_(std::move(handler)),
         options_(options),
         consumer_(std::move(consumer)),
         pool_(std::move(pool)),
-        async_(std::move(async)) {
+        async_(std::move(async)),
+        loop_(loop) {
     // The socket must outwait XREADGROUP's BLOCK, or every idle read would be a timeout.
     reader_options_ = options_.connect;
     reader_options_.read_timeout += kReadBlock;
@@ -489,28 +493,51 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   // Acked before the entry stops counting as held here, so that no claim round in
   // between takes it for a lost one and delivers it again.
   void Finished(const std::string& id, bool delivered) {
-    if (delivered && async_) {
-      async_->Command({"XACK", topic_, options_.consumer_group, id},
-                      [self = shared_from_this(), id](const redisReply* reply, const Status& status) {
-                        if (!reply) {
-                          spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", self->topic_, id, status.message());
-                        } else if (reply->type == REDIS_REPLY_ERROR) {
-                          spdlog::warn("pubsub.redis: topic {}: ack of {} failed: {}", self->topic_, id,
-                                       std::string_view(reply->str, reply->len));
-                        }
-                        self->Release(id);
-                      });
-      return;
-    }
+    if (delivered && async_ && loop_) return QueueAck(id);
     if (delivered) Ack(id);
-    Release(id);
+    Release({id});
   }
 
-  void Release(const std::string& id) {
+  // The acks answered within one turn of the event loop go out as one XACK of all their ids:
+  // one write, one reply and one command for Redis instead of one each. The flush is posted
+  // behind the handlers already queued (the other answers that arrived with this one).
+  void QueueAck(const std::string& id) {
+    bool first = false;
     {
       std::lock_guard lock(mutex_);
-      owned_.erase(id);
-      --in_flight_;
+      first = acks_.empty();
+      acks_.push_back(id);
+    }
+    if (first) boost::asio::post(*loop_, [self = shared_from_this()] { self->FlushAcks(); });
+  }
+
+  void FlushAcks() {
+    std::vector<std::string> ids;
+    {
+      std::lock_guard lock(mutex_);
+      ids.swap(acks_);
+    }
+    if (ids.empty()) return;
+    RedisArgs command{"XACK", topic_, options_.consumer_group};
+    command.insert(command.end(), ids.begin(), ids.end());
+    async_->Command(std::move(command), [self = shared_from_this(), ids = std::move(ids)](const redisReply* reply,
+                                                                                         const Status& status) {
+      // Not acked: the entries stay pending and come again after processingTimeout.
+      if (!reply) {
+        spdlog::warn("pubsub.redis: topic {}: ack of {} entries failed: {}", self->topic_, ids.size(), status.message());
+      } else if (reply->type == REDIS_REPLY_ERROR) {
+        spdlog::warn("pubsub.redis: topic {}: ack of {} entries failed: {}", self->topic_, ids.size(),
+                     std::string_view(reply->str, reply->len));
+      }
+      self->Release(ids);
+    });
+  }
+
+  void Release(const std::vector<std::string>& ids) {
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& id : ids) owned_.erase(id);
+      in_flight_ -= std::min(in_flight_, ids.size());
     }
     dispatch_wake_.notify_one();
   }
@@ -532,6 +559,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   const std::string consumer_;
   const std::shared_ptr<RedisConnectionPool> pool_;
   const std::shared_ptr<RedisAsyncClient> async_;  // acks without blocking, when set
+  boost::asio::io_context* const loop_;             // where the acks are gathered, with async_
   state::RedisConnectOptions reader_options_;
 
   // Reader thread only.
@@ -546,6 +574,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   std::condition_variable reader_exited_;
   std::deque<StreamEntry> queue_;
   std::set<std::string> owned_;  // ids queued or in flight here
+  std::vector<std::string> acks_;  // delivered, for the next XACK (QueueAck)
   size_t in_flight_ = 0;
   bool stopping_ = false;
   bool reader_done_ = false;
@@ -648,7 +677,7 @@ Status RedisPubSub::Subscribe(const ::dapr::pubsub::SubscribeRequest& request,
   RedisPubSubOptions options = options_;
   options.concurrency = std::max(options.concurrency, request.min_concurrency);
   auto subscription = std::make_shared<Subscription>(request.topic, std::move(handler), options,
-                                                     consumer_name_, pool_, async_);
+                                                     consumer_name_, pool_, async_, loop_);
   std::lock_guard lock(mutex_);
   if (closed_.load()) return FailedPrecondition("pubsub.redis is closed");
   subscription->Start();

@@ -136,6 +136,10 @@ Result<std::string> BuildCloudEvent(std::string_view body, const PublishContext&
   std::string media_type = MediaType(context.content_type);
   Json event;
   bool existing = media_type == kCloudEventsJson;
+  // JSON data is checked (no tree built) and written into the envelope's text as it came,
+  // not parsed and printed again: that was a tenth of a publish's CPU. The same meaning as
+  // Dapr's (which re-encodes it), only its blanks may differ.
+  bool splice_data = false;
   if (existing) {
     event = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (event.is_discarded() || !event.is_object()) {
@@ -153,7 +157,8 @@ Result<std::string> BuildCloudEvent(std::string_view body, const PublishContext&
     event["specversion"] = std::string(kSpecVersion);
     event["datacontenttype"] = context.content_type.empty() ? std::string("text/plain") : context.content_type;
     event["time"] = FormatRfc3339(context.now);
-    PutData(event, body, media_type.empty() ? std::string("text/plain") : media_type);
+    splice_data = IsJsonContentType(media_type) && Json::accept(body.begin(), body.end());
+    if (!splice_data) PutData(event, body, media_type.empty() ? std::string("text/plain") : media_type);
   }
   PutOverrides(event, context);
   PutTrace(event, context, existing);
@@ -161,7 +166,13 @@ Result<std::string> BuildCloudEvent(std::string_view body, const PublishContext&
   event["pubsubname"] = context.pubsub_name;
   if (*expiration) event["expiration"] = **expiration;
   // Bytes that are not UTF-8 in a text body are replaced rather than refused.
-  return event.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (splice_data) {
+    text.pop_back();  // the closing brace; the envelope always has fields before data
+    text.reserve(text.size() + body.size() + 10);
+    text.append(",\"data\":").append(body).push_back('}');
+  }
+  return text;
 }
 
 }  // namespace dapr::blocks::pubsub

@@ -55,6 +55,25 @@ TEST(CloudEvent, JsonIsNestedAsJson) {
   EXPECT_EQ(event["datacontenttype"], "application/json; charset=utf-8");
 }
 
+// The JSON payload is written into the envelope as it came: any JSON value, blanks around
+// it kept, exactly one data field, and every other field still there.
+TEST(CloudEvent, JsonDataOfAnyKindIsWrittenAsItCame) {
+  for (const char* body : {"7", "\"text\"", "null", "[1, 2]", " \n {\"a\": {\"b\": [true]}} \n", "{}"}) {
+    auto context = Context();
+    context.metadata = {{"ttlInSeconds", "60"}, {"cloudevent.type", "custom"}};
+    auto built = BuildCloudEvent(body, context);
+    ASSERT_TRUE(built.ok()) << body;
+    Json event = Json::parse(*built);  // the whole text is one valid JSON object
+    EXPECT_EQ(event["data"], Json::parse(body)) << body;
+    EXPECT_EQ(event["type"], "custom");
+    EXPECT_EQ(event["expiration"], "2025-12-03T14:01:00Z");
+    EXPECT_EQ(event["topic"], "new-orders");
+    size_t fields = 0;
+    for (size_t at = built->find("\"data\""); at != std::string::npos; at = built->find("\"data\"", at + 1)) ++fields;
+    EXPECT_EQ(fields, std::string(body).find("data") == std::string::npos ? 1u : 2u) << *built;
+  }
+}
+
 TEST(CloudEvent, JsonThatDoesNotParseBecomesAString) {
   Json event = Build("{not json", Context());
   EXPECT_EQ(event["data"], "{not json");
