@@ -573,6 +573,31 @@ TEST_P(PubSubConformance, UnsubscribeEndsOneSubscriptionOnly) {
   EXPECT_TRUE(again->WaitForData("resubscribed")) << "the topic could not be subscribed again";
 }
 
+// A handler may close its own component (a sidecar shutting down from a delivery): no
+// deadlock, no crash, and no handler call starts after Close returns.
+TEST_P(PubSubConformance, CloseFromAHandlerIsHarmless) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto closed = std::make_shared<std::atomic<bool>>(false);
+  const std::string topic = Topic("close-inside");
+  PubSub* self = pubsub_;
+  ASSERT_TRUE(Ok(pubsub_->Subscribe({topic, {}}, [self, calls, closed](Message, DeliveryDone done) {
+    ++*calls;
+    done(Status::Ok());
+    if (!closed->exchange(true)) self->Close();
+  })));
+  // Through an instance of its own where instances share the backend; in-memory refuses
+  // publishes once closed, which is fine here.
+  PubSub* publisher = traits_.shared ? NewInstance("publisher") : pubsub_;
+  ASSERT_NE(publisher, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    Status published = Publish(publisher, topic, "m" + std::to_string(i));
+    ASSERT_TRUE(published.ok() || closed->load()) << published.message();
+  }
+  ASSERT_TRUE(Eventually([&] { return closed->load(); })) << "nothing was delivered";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(calls->load(), 1) << "handler calls started after Close returned";
+}
+
 TEST_P(PubSubConformance, BulkPublishDeliversEveryEntry) {
   constexpr int kEntries = 20;
   auto inbox = std::make_shared<Inbox>();

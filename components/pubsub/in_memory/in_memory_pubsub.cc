@@ -40,7 +40,13 @@ class InMemoryPubSub::Subscriber : public std::enable_shared_from_this<Subscribe
       stopped_ = true;
     }
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    // Called from a handler, on this thread itself: it ends once the handler returns.
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
   }
 
  private:

@@ -210,7 +210,14 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   // on a hung Redis past the deadline is detached; it holds this object alive, calls no
   // handler, and ends at its next socket timeout.
   void Join(Clock::time_point deadline) {
-    if (dispatcher_.joinable()) dispatcher_.join();
+    if (dispatcher_.joinable()) {
+      // Called from a handler, on the dispatcher itself: it ends once the handler returns.
+      if (dispatcher_.get_id() == std::this_thread::get_id()) {
+        dispatcher_.detach();
+      } else {
+        dispatcher_.join();
+      }
+    }
     std::unique_lock lock(mutex_);
     const bool exited = reader_exited_.wait_until(lock, deadline, [&] { return reader_done_; });
     lock.unlock();
