@@ -27,6 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "components/builtin.h"
 
 namespace dapr::pubsub {
@@ -291,6 +294,10 @@ class PubSubConformance : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     later_.Join();  // late answers land before their components go
     for (auto& instance : instances_) instance->Close();
+    // As in daprd: the loop stops before the components go (their loop clients with it).
+    work_.reset();
+    loop_.stop();
+    if (loop_thread_.joinable()) loop_thread_.join();
     instances_.clear();
     if (type_ == "pubsub.sqlite") {
       std::string path = config_["connectionString"];
@@ -314,6 +321,11 @@ class PubSubConformance : public ::testing::TestWithParam<std::string> {
       return nullptr;
     }
     std::unique_ptr<PubSub> instance = std::move(created).value();
+    // daprd hands every component its event loop before Init; one that takes it runs its
+    // clients (and perhaps its deliveries) there, and that is the path to test.
+    if (instance->AttachEventLoop(loop_) && !loop_thread_.joinable()) {
+      loop_thread_ = std::thread([this] { loop_.run(); });
+    }
     Status init = instance->Init(ComponentMetadata("conformance", type_, properties));
     if (!init.ok()) {
       ADD_FAILURE() << type_ << " Init: " << init.message();
@@ -355,6 +367,10 @@ class PubSubConformance : public ::testing::TestWithParam<std::string> {
   Features features_;
   std::string prefix_;
   Later later_;
+  boost::asio::io_context loop_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(loop_);
+  std::thread loop_thread_;
   std::vector<std::unique_ptr<PubSub>> instances_;
   PubSub* pubsub_ = nullptr;  // the first instance, consumerID <prefix>-a
 };

@@ -190,9 +190,12 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     reader_options_.read_timeout += kReadBlock;
   }
 
+  // With the event loop (and its client), messages go from the reader straight to handler
+  // calls on the loop (Pump): no dispatcher thread, one wake-up per batch read, not one per
+  // message. Without it, a dispatcher thread calls the handlers.
   void Start() {
     reader_ = std::thread([self = shared_from_this()] { self->ReadLoop(); });
-    dispatcher_ = std::thread([self = shared_from_this()] { self->DispatchLoop(); });
+    if (!OnLoop()) dispatcher_ = std::thread([self = shared_from_this()] { self->DispatchLoop(); });
   }
 
   const std::string& topic() const { return topic_; }
@@ -206,10 +209,19 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     reader_wake_.notify_all();
   }
 
+  bool OnLoop() const { return loop_ != nullptr && async_ != nullptr; }
+
   // The dispatcher is always joined: after that no handler call can start. A reader stuck
   // on a hung Redis past the deadline is detached; it holds this object alive, calls no
   // handler, and ends at its next socket timeout.
   void Join(Clock::time_point deadline) {
+    {
+      // A handler call the loop started before the stop finishes first (unless this is it).
+      std::unique_lock lock(mutex_);
+      if (pump_thread_ != std::this_thread::get_id()) {
+        dispatch_wake_.wait(lock, [&] { return pump_thread_ == std::thread::id(); });
+      }
+    }
     if (dispatcher_.joinable()) {
       // Called from a handler, on the dispatcher itself: it ends once the handler returns.
       if (dispatcher_.get_id() == std::this_thread::get_id()) {
@@ -445,7 +457,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
         }
       }
     }
-    if (queued > 0) dispatch_wake_.notify_one();
+    if (queued > 0) Wake();
     for (const auto& id : deleted) Call({"XACK", topic_, options_.consumer_group, id});
     return queued;
   }
@@ -546,7 +558,40 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
       for (const auto& id : ids) owned_.erase(id);
       in_flight_ -= std::min(in_flight_, ids.size());
     }
-    dispatch_wake_.notify_one();
+    Wake();
+  }
+
+  // Room for a delivery, or something to deliver: the dispatcher is told, or a Pump posted
+  // to the loop unless one is due already.
+  void Wake() {
+    if (!OnLoop()) return dispatch_wake_.notify_one();
+    {
+      std::lock_guard lock(mutex_);
+      if (pump_posted_ || stopping_ || queue_.empty() || in_flight_ >= options_.concurrency) return;
+      pump_posted_ = true;
+    }
+    boost::asio::post(*loop_, [self = shared_from_this()] { self->Pump(); });
+  }
+
+  // On the loop: hands out what is queued, up to concurrency deliveries in flight.
+  void Pump() {
+    std::unique_lock lock(mutex_);
+    pump_posted_ = false;
+    bool took = false;
+    while (!stopping_ && !queue_.empty() && in_flight_ < options_.concurrency) {
+      StreamEntry entry = std::move(queue_.front());
+      queue_.pop_front();
+      ++in_flight_;
+      took = true;
+      pump_thread_ = std::this_thread::get_id();
+      lock.unlock();
+      Deliver(std::move(entry));
+      lock.lock();
+      pump_thread_ = std::thread::id();
+    }
+    lock.unlock();
+    dispatch_wake_.notify_all();  // a Join waiting for this call to end
+    if (took) reader_wake_.notify_one();  // room in the queue
   }
 
   // On the caller's thread (the sidecar's workers); a failed ack only means one more
@@ -583,6 +628,8 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   std::set<std::string> owned_;  // ids queued or in flight here
   std::vector<std::string> acks_;  // delivered, for the next XACK (QueueAck)
   size_t in_flight_ = 0;
+  bool pump_posted_ = false;        // a Pump is queued on the loop
+  std::thread::id pump_thread_;     // the loop's thread while Pump is in a handler call
   bool stopping_ = false;
   bool reader_done_ = false;
   std::thread reader_;

@@ -209,10 +209,10 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
 
   void Handle(ps::Message message, ps::DeliveryDone done) {
     auto event = Envelope(message);
-    if (!event) return Dropped(std::move(message), std::move(done), "the message is not a CloudEvent");
-    if (Expired(*event)) return Dropped(std::move(message), std::move(done), "the event has expired");
+    if (!event) return DropOnPool(std::move(message), std::move(done), "the message is not a CloudEvent");
+    if (Expired(*event)) return DropOnPool(std::move(message), std::move(done), "the event has expired");
     auto path = pubsub::RouteFor(subscription_, *event);
-    if (!path) return Dropped(std::move(message), std::move(done), "no route matches the event");
+    if (!path) return DropOnPool(std::move(message), std::move(done), "no route matches the event");
     if (subscription_.bulk.enabled) {
       return Batch({std::move(message), std::move(done), std::move(*event), std::move(*path)});
     }
@@ -384,6 +384,15 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
 
   // A message that cannot be delivered: to the dead-letter topic when there is one, else
   // acked and gone. A dead letter that cannot be published keeps the message with the broker.
+  // A component may call Handle on the event loop; a dead letter is a blocking publish.
+  void DropOnPool(ps::Message message, ps::DeliveryDone done, std::string why) {
+    if (subscription_.dead_letter_topic.empty() || subscription_.dead_letter_topic == message.topic) {
+      return Dropped(std::move(message), std::move(done), why);  // only logged and acked
+    }
+    pool_.Post([self = shared_from_this(), message = std::move(message), done = std::move(done),
+                why = std::move(why)]() mutable { self->Dropped(std::move(message), std::move(done), why); });
+  }
+
   void Dropped(ps::Message message, ps::DeliveryDone done, const std::string& why) {
     const std::string& dead_letters = subscription_.dead_letter_topic;
     if (dead_letters.empty() || dead_letters == message.topic) {
