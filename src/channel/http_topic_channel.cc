@@ -46,6 +46,8 @@ class HttpTopicChannel final : public ps::TopicChannel {
     });
   }
 
+  bool NeedsWholeEvent() const override { return false; }  // the body is the event's text
+
   void Deliver(ps::TopicEvent event, std::function<void(ps::DeliveryResult)> done) override {
     AppRequest request;
     request.verb = "POST";

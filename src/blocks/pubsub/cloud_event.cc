@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/base64.h"
+#include "common/json_scan.h"
 #include "common/time_format.h"
 
 namespace dapr::blocks::pubsub {
@@ -157,7 +158,7 @@ Result<std::string> BuildCloudEvent(std::string_view body, const PublishContext&
     event["specversion"] = std::string(kSpecVersion);
     event["datacontenttype"] = context.content_type.empty() ? std::string("text/plain") : context.content_type;
     event["time"] = FormatRfc3339(context.now);
-    splice_data = IsJsonContentType(media_type) && Json::accept(body.begin(), body.end());
+    splice_data = IsJsonContentType(media_type) && json_scan::IsJson(body);
     if (!splice_data) PutData(event, body, media_type.empty() ? std::string("text/plain") : media_type);
   }
   PutOverrides(event, context);

@@ -10,6 +10,7 @@
 
 #include "blocks/pubsub/cloud_event.h"
 #include "common/base64.h"
+#include "common/json_scan.h"
 #include "common/time_format.h"
 
 namespace dapr::blocks {
@@ -205,6 +206,11 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
         guard_(std::move(guard)) {
     auto raw = Flag(subscription_.metadata, "rawPayload");
     raw_ = raw.ok() && *raw;
+    // No rule to evaluate, nothing but the text and the trace fields to deliver: the event
+    // is checked and those fields read, without a tree of the whole (its largest cost here).
+    top_level_only_ = !raw_ && !subscription_.bulk.enabled && !channel_.NeedsWholeEvent() &&
+                      std::none_of(subscription_.rules.begin(), subscription_.rules.end(),
+                                   [](const pubsub::RouteRule& rule) { return rule.match.has_value(); });
   }
 
   void Handle(ps::Message message, ps::DeliveryDone done) {
@@ -254,6 +260,13 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
                     {"datacontenttype", "application/octet-stream"},
                     {"topic", message.topic},            {"pubsubname", entry_->name},
                     {"data_base64", Base64Encode(message.data)}};
+      return event;
+    }
+    if (top_level_only_) {
+      auto fields = json_scan::TopLevelStrings(message.data, {"expiration", "traceparent", "tracestate"});
+      if (!fields) return std::nullopt;
+      Json event = Json::object();
+      for (auto& [key, value] : *fields) event[key] = std::move(value);
       return event;
     }
     Json event = Json::parse(message.data, nullptr, false);
@@ -418,6 +431,7 @@ class PubSubBlock::Delivery : public std::enable_shared_from_this<Delivery> {
   WorkerPool& pool_;
   const std::shared_ptr<const pubsub::DeliveryGuard> guard_;
   bool raw_ = false;
+  bool top_level_only_ = false;  // Envelope reads only what Expired and the channel need
   std::mutex batch_mutex_;
   std::vector<Pending> batch_;  // a bulk subscription's messages not yet sent to the app
   uint64_t batch_number_ = 0;   // counts the batches sent

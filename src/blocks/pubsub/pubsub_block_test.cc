@@ -163,6 +163,9 @@ class FakePubSub : public ps::PubSub {
 // the test says so.
 class FakeChannel : public pubsub::TopicChannel {
  public:
+  bool needs_whole_event = true;  // false: as the HTTP channel, which sends the event's text
+  bool NeedsWholeEvent() const override { return needs_whole_event; }
+
   void ListSubscriptions(std::function<void(Result<std::vector<pubsub::Subscription>>)> done) override {
     done(std::vector<pubsub::Subscription>{});
   }
@@ -642,6 +645,27 @@ TEST_F(PubSubBlockTest, AnExpirationWithAnOffsetIsHonoured) {
   EXPECT_TRUE(AckOf(*unparsable).ok());
   ASSERT_EQ(channel_.Events().size(), 1u) << "an expiration that does not parse never expires (as Dapr)";
   EXPECT_EQ(channel_.Events()[0].cloud_event["id"], "2");
+}
+
+// For a channel that sends the event's text, with no rules to evaluate, only the fields it
+// reads are taken from the event; what is not a CloudEvent and what has expired still go.
+TEST_F(PubSubBlockTest, AChannelThatSendsTheTextGetsTheEventUnparsedWithItsTraceFields) {
+  channel_.needs_whole_event = false;
+  Load();
+  Subscribe(Simple("", "orders"));
+  channel_.Script({kSuccess});
+  const std::string event = Event("1", "order", {{"traceparent", "00-aa-bb-01"}, {"tracestate", "k=v"},
+                                                  {"data", {{"traceparent", "nested"}}}});
+  auto delivered = component_->Push("orders", event);
+  EXPECT_TRUE(AckOf(*delivered).ok());
+  auto expired = component_->Push("orders", Event("2", "order", {{"expiration", "2000-01-01T00:00:00Z"}}));
+  EXPECT_TRUE(AckOf(*expired).ok());
+  auto not_json = component_->Push("orders", "{\"id\": ");
+  EXPECT_TRUE(AckOf(*not_json).ok());
+  auto events = channel_.Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, event);  // the text as the broker had it
+  EXPECT_EQ(events[0].cloud_event, (Json{{"traceparent", "00-aa-bb-01"}, {"tracestate", "k=v"}}));
 }
 
 TEST_F(PubSubBlockTest, AnEventThatHasNotExpiredYetIsDelivered) {

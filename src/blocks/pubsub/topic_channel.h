@@ -77,6 +77,9 @@ class TopicChannel {
   virtual void Deliver(TopicEvent event, std::function<void(DeliveryResult)> done) = 0;
   // A bulk subscription's batch; done runs once, on any thread.
   virtual void DeliverBulk(BulkTopicEvent event, std::function<void(BulkDeliveryResult)> done) = 0;
+  // False when Deliver reads only the event's text (data) and its top-level traceparent and
+  // tracestate from cloud_event: the block may then leave the rest of the event unparsed.
+  virtual bool NeedsWholeEvent() const { return true; }
 };
 
 }  // namespace dapr::blocks::pubsub
