@@ -112,11 +112,22 @@ bool IsJsonContentType(std::string_view content_type) {
          (type.size() > 5 && type.ends_with("+json"));
 }
 
+// Event ids must be unique, not secret: a per-thread generator seeded once from OpenSSL
+// (256 bits), instead of a locked call into OpenSSL's DRBG for every publish.
 std::string NewUuid() {
+  thread_local std::mt19937_64 generator = [] {
+    uint32_t seed[8];
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof seed) != 1) {
+      std::random_device device;  // never expected; still unique per thread and process
+      for (auto& word : seed) word = device();
+    }
+    std::seed_seq sequence(std::begin(seed), std::end(seed));
+    return std::mt19937_64(sequence);
+  }();
   unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {  // never expected; a weaker source still gives unique ids
-    std::random_device device;
-    for (auto& b : bytes) b = static_cast<unsigned char>(device());
+  for (int half = 0; half < 2; ++half) {
+    uint64_t word = generator();
+    for (int i = 0; i < 8; ++i) bytes[half * 8 + i] = static_cast<unsigned char>(word >> (8 * i));
   }
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace dapr::blocks::pubsub {
 namespace {
@@ -182,6 +184,21 @@ TEST(CloudEvent, UuidsAreVersion4) {
     std::string id = NewUuid();
     EXPECT_TRUE(std::regex_match(id, v4)) << id;
   }
+}
+
+// Each thread draws from a generator of its own, seeded apart: no two threads repeat ids.
+TEST(CloudEvent, UuidsAreUniqueAcrossThreads) {
+  std::vector<std::vector<std::string>> drawn(8);
+  std::vector<std::thread> threads;
+  for (auto& ids : drawn) {
+    threads.emplace_back([&ids] {
+      for (int i = 0; i < 2000; ++i) ids.push_back(NewUuid());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> all;
+  for (const auto& ids : drawn) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), 8u * 2000u);
 }
 
 TEST(CloudEvent, JsonContentTypes) {
