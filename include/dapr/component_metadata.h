@@ -33,6 +33,8 @@ class ComponentMetadata {
   std::string GetOr(std::string_view key, std::string_view fallback) const;
   Result<bool> GetBool(std::string_view key, bool fallback) const;
   Result<long long> GetInt(std::string_view key, long long fallback) const;
+  // The same, refused (naming the key and the range) outside [low, high].
+  Result<long long> GetIntInRange(std::string_view key, long long fallback, long long low, long long high) const;
   // Go-style duration ("5s", "1m30s", "250ms") or a bare number of seconds.
   Result<std::chrono::milliseconds> GetDuration(std::string_view key,
                                                 std::chrono::milliseconds fallback) const;

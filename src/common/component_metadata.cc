@@ -125,6 +125,17 @@ Result<long long> ComponentMetadata::GetInt(std::string_view key, long long fall
   return out;
 }
 
+Result<long long> ComponentMetadata::GetIntInRange(std::string_view key, long long fallback, long long low,
+                                                   long long high) const {
+  auto value = GetInt(key, fallback);
+  if (!value.ok()) return value;
+  if (value.value() < low || value.value() > high) {
+    return InvalidArgument("metadata " + std::string(key) + ": must be between " + std::to_string(low) + " and " +
+                           std::to_string(high));
+  }
+  return value;
+}
+
 Result<std::chrono::milliseconds> ComponentMetadata::GetDuration(
     std::string_view key, std::chrono::milliseconds fallback) const {
   auto value = Get(key);

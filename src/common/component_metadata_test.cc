@@ -191,6 +191,16 @@ TEST(ComponentMetadataTest, GetInt) {
   EXPECT_EQ(empty.value(), -4);
 }
 
+TEST(ComponentMetadataTest, GetIntInRangeRefusesWhatIsOutsideNamingTheRange) {
+  auto md = Sample();
+  EXPECT_EQ(md.GetIntInRange("maxRetries", 3, 0, 7).value(), 7);
+  EXPECT_EQ(md.GetIntInRange("nothere", 3, 0, 7).value(), 3);
+  auto high = md.GetIntInRange("maxRetries", 3, 0, 6);
+  ASSERT_FALSE(high.ok());
+  EXPECT_EQ(high.error().message(), "metadata maxRetries: must be between 0 and 6");
+  EXPECT_EQ(md.GetIntInRange("badInt", 3, 0, 100).error().message(), "metadata badInt: not an integer: 12x");
+}
+
 TEST(ComponentMetadataTest, GetIntBadValueNamesTheField) {
   auto bad = Sample().GetInt("badInt", 0);
   ASSERT_FALSE(bad.ok());

@@ -170,12 +170,8 @@ Status ParseUrl(const std::string& url, MqttPubSubOptions& out) {
 
 Status BoundedInt(const ComponentMetadata& metadata, std::string_view key, long long low,
                   long long high, long long& out) {
-  auto value = metadata.GetInt(key, out);
+  auto value = metadata.GetIntInRange(key, out, low, high);
   if (!value.ok()) return value.error();
-  if (value.value() < low || value.value() > high) {
-    return InvalidArgument("metadata " + std::string(key) + ": must be between " +
-                           std::to_string(low) + " and " + std::to_string(high));
-  }
   out = value.value();
   return Status::Ok();
 }

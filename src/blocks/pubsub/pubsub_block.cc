@@ -128,31 +128,33 @@ void PubSubBlock::Publish(PublishItem item, std::function<void(ApiResult<Done>)>
   // The envelope (the whole body, for a large one) and the broker call run on a worker.
   pool_.Post([this, entry = std::move(entry).value(), item = std::move(item), raw = *raw,
               done = std::move(done)]() mutable {
-    pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent,
-                                               item.tracestate, entry->features.message_ttl);
-    context.metadata = item.metadata;
-    auto data = MessageData(item.data, item.content_type, raw, std::move(context));
-    if (!data.ok()) return done(errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message()));
-    ps::PublishRequest request{item.topic, std::move(data).value(),
-                               raw ? item.content_type : "application/cloudevents+json", std::move(item.metadata)};
-    Status status = entry->pubsub->Publish(request);
+    auto request = RequestOf(*entry, item, raw);
+    if (!request.ok()) return done(request.take_error());
+    Status status = entry->pubsub->Publish(*request);
     if (!status.ok()) return done(PublishError(item.pubsub_name, item.topic, status));
     done(Done{});
   });
+}
+
+// The broker's request: the CloudEvent built around the data (or the raw bytes). Takes the
+// item's data and metadata.
+ApiResult<ps::PublishRequest> PubSubBlock::RequestOf(const Entry& entry, PublishItem& item, bool raw) const {
+  pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent, item.tracestate,
+                                             entry.features.message_ttl);
+  context.metadata = item.metadata;
+  auto data = MessageData(item.data, item.content_type, raw, std::move(context));
+  if (!data.ok()) return errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message());
+  return ps::PublishRequest{item.topic, std::move(data).value(), raw ? item.content_type : "application/cloudevents+json",
+                            std::move(item.metadata)};
 }
 
 // A component that publishes without blocking is called right here, on the event loop: no
 // hand-off to a worker and back. The envelope is built here too; it costs less than a hop.
 void PubSubBlock::PublishOnLoop(const std::shared_ptr<const Entry>& entry, PublishItem item, bool raw,
                                 std::function<void(ApiResult<Done>)> done) const {
-  pubsub::PublishContext context = ContextOf(app_id_, item.pubsub_name, item.topic, item.traceparent,
-                                             item.tracestate, entry->features.message_ttl);
-  context.metadata = item.metadata;
-  auto data = MessageData(item.data, item.content_type, raw, std::move(context));
-  if (!data.ok()) return done(errors::PubSubCloudEventCreation(item.pubsub_name, data.error().message()));
-  ps::PublishRequest request{item.topic, std::move(data).value(),
-                             raw ? item.content_type : "application/cloudevents+json", std::move(item.metadata)};
-  entry->pubsub->PublishAsync(std::move(request), [pubsub = std::move(item.pubsub_name), topic = std::move(item.topic),
+  auto request = RequestOf(*entry, item, raw);
+  if (!request.ok()) return done(request.take_error());
+  entry->pubsub->PublishAsync(std::move(request).value(), [pubsub = std::move(item.pubsub_name), topic = std::move(item.topic),
                                                    done = std::move(done)](Status status) {
     if (!status.ok()) return done(PublishError(pubsub, topic, status));
     done(Done{});

@@ -91,6 +91,7 @@ class PubSubBlock {
   class Delivery;
 
  private:
+  ApiResult<::dapr::pubsub::PublishRequest> RequestOf(const Entry& entry, PublishItem& item, bool raw) const;
   void PublishOnLoop(const std::shared_ptr<const Entry>& entry, PublishItem item, bool raw,
                      std::function<void(ApiResult<Done>)> done) const;
   Status Start(pubsub::Subscription subscription, SubscriptionKind kind, pubsub::TopicChannel& channel,
