@@ -35,6 +35,8 @@ class ComponentMetadata {
   Result<long long> GetInt(std::string_view key, long long fallback) const;
   // The same, refused (naming the key and the range) outside [low, high].
   Result<long long> GetIntInRange(std::string_view key, long long fallback, long long low, long long high) const;
+  // The same into value, whose current content is the fallback: the form option parsers use.
+  Status ReadIntInRange(std::string_view key, long long low, long long high, long long& value) const;
   // Go-style duration ("5s", "1m30s", "250ms") or a bare number of seconds.
   Result<std::chrono::milliseconds> GetDuration(std::string_view key,
                                                 std::chrono::milliseconds fallback) const;

@@ -136,6 +136,14 @@ Result<long long> ComponentMetadata::GetIntInRange(std::string_view key, long lo
   return value;
 }
 
+Status ComponentMetadata::ReadIntInRange(std::string_view key, long long low, long long high,
+                                         long long& value) const {
+  auto read = GetIntInRange(key, value, low, high);
+  if (!read.ok()) return read.error();
+  value = read.value();
+  return Status::Ok();
+}
+
 Result<std::chrono::milliseconds> ComponentMetadata::GetDuration(
     std::string_view key, std::chrono::milliseconds fallback) const {
   auto value = Get(key);

@@ -199,6 +199,13 @@ TEST(ComponentMetadataTest, GetIntInRangeRefusesWhatIsOutsideNamingTheRange) {
   ASSERT_FALSE(high.ok());
   EXPECT_EQ(high.error().message(), "metadata maxRetries: must be between 0 and 6");
   EXPECT_EQ(md.GetIntInRange("badInt", 3, 0, 100).error().message(), "metadata badInt: not an integer: 12x");
+  long long value = 5;  // the fallback, kept when the key is absent
+  EXPECT_TRUE(md.ReadIntInRange("nothere", 0, 7, value).ok());
+  EXPECT_EQ(value, 5);
+  EXPECT_TRUE(md.ReadIntInRange("maxRetries", 0, 7, value).ok());
+  EXPECT_EQ(value, 7);
+  EXPECT_FALSE(md.ReadIntInRange("maxRetries", 0, 6, value).ok());
+  EXPECT_EQ(value, 7) << "a refused value leaves it as it was";
 }
 
 TEST(ComponentMetadataTest, GetIntBadValueNamesTheField) {

@@ -5,10 +5,9 @@
 // rawPayload both ways, ttlInSeconds, and for MQTT the wildcard topics + and #.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DaprPubSubStatusEnum, DaprServer, LogLevel } from "@dapr/dapr";
-import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, sleep, uid, waitFor } from "./lib/daprd.mjs";
+import { DaprPubSubStatusEnum } from "@dapr/dapr";
+import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, sdkServer, sleep, uid, waitFor } from "./lib/daprd.mjs";
 
-const silentLogger = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
 const PUBSUB = "broker";
 
 function required(name) {
@@ -70,14 +69,7 @@ for (const broker of BROKERS) {
           components: [{ name: PUBSUB, ...broker.component() }],
         });
         await daprd.start();
-        server = new DaprServer({
-          serverHost: "127.0.0.1",
-          serverPort: String(appPort),
-          communicationProtocol: app.protocol,
-          clientOptions: { daprHost: "127.0.0.1", daprPort: String(app.name === "grpc" ? daprd.grpcPort : daprd.httpPort),
-                           communicationProtocol: app.protocol },
-          logger: { level: LogLevel.Error, service: silentLogger },
-        });
+        server = sdkServer(daprd, app, appPort);
         const sub = server.pubsub;
         await sub.subscribe(PUBSUB, topic("orders"), async (data) => { inbox.add("orders", data); });
         await sub.subscribe(PUBSUB, topic("flaky"), async (data) => {

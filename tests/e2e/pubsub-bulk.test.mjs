@@ -5,10 +5,9 @@
 // The SDK's bulk handler is wrapped to see each batch as the sidecar sent it.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DaprPubSubStatusEnum, DaprServer, LogLevel } from "@dapr/dapr";
-import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, uid, waitFor } from "./lib/daprd.mjs";
+import { DaprPubSubStatusEnum } from "@dapr/dapr";
+import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, sdkServer, uid, waitFor } from "./lib/daprd.mjs";
 
-const silentLogger = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
 const PUBSUB = "events";
 const MAX = 20;  // above the broker's concurrency of 10: a batch needs as many unanswered at once
 
@@ -49,14 +48,7 @@ for (const app of PROTOCOLS) {
         components: [{ name: PUBSUB, type: "pubsub.in-memory", metadata: { redeliverInterval: "100ms" } }],
       });
       await daprd.start();
-      server = new DaprServer({
-        serverHost: "127.0.0.1",
-        serverPort: String(appPort),
-        communicationProtocol: app.protocol,
-        clientOptions: { daprHost: "127.0.0.1", daprPort: String(app.name === "grpc" ? daprd.grpcPort : daprd.httpPort),
-                         communicationProtocol: app.protocol },
-        logger: { level: LogLevel.Error, service: silentLogger },
-      });
+      server = sdkServer(daprd, app, appPort);
       batches = watchBatches(server, app.name);
       await server.pubsub.subscribeBulk(PUBSUB, "bulk-in", async (data) => {
         const n = (seen.get(data.id) ?? 0) + 1;

@@ -5,10 +5,9 @@
 // ended by the policy's timeout and the message delivered again.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DaprPubSubStatusEnum, DaprServer, LogLevel } from "@dapr/dapr";
-import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, uid, waitFor } from "./lib/daprd.mjs";
+import { DaprPubSubStatusEnum } from "@dapr/dapr";
+import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, sdkServer, uid, waitFor } from "./lib/daprd.mjs";
 
-const silentLogger = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
 const PUBSUB = "events";
 
 const resiliency = `apiVersion: dapr.io/v1alpha1
@@ -54,14 +53,7 @@ for (const app of PROTOCOLS) {
         components: [{ name: PUBSUB, type: "pubsub.in-memory", metadata: { redeliverInterval: "30s" } }, resiliency],
       });
       await daprd.start();
-      server = new DaprServer({
-        serverHost: "127.0.0.1",
-        serverPort: String(appPort),
-        communicationProtocol: app.protocol,
-        clientOptions: { daprHost: "127.0.0.1", daprPort: String(app.name === "grpc" ? daprd.grpcPort : daprd.httpPort),
-                         communicationProtocol: app.protocol },
-        logger: { level: LogLevel.Error, service: silentLogger },
-      });
+      server = sdkServer(daprd, app, appPort);
       await server.pubsub.subscribe(PUBSUB, "flaky", async (data) =>
         seen(data.id) < 3 ? DaprPubSubStatusEnum.RETRY : DaprPubSubStatusEnum.SUCCESS);
       await server.pubsub.subscribeWithOptions(PUBSUB, "hopeless", {

@@ -5,10 +5,9 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { CommunicationProtocolEnum, DaprPubSubStatusEnum, DaprServer, LogLevel } from "@dapr/dapr";
-import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, uid, waitFor } from "./lib/daprd.mjs";
+import { DaprPubSubStatusEnum } from "@dapr/dapr";
+import { Daprd, HOOK, PROTOCOLS, T, freePort, makeClient, sdkServer, uid, waitFor } from "./lib/daprd.mjs";
 
-const silentLogger = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
 const PUBSUB = "events";
 
 // What one subscriber saw, by topic.
@@ -42,14 +41,7 @@ for (const app of PROTOCOLS) {
                      { name: "scoped", type: "pubsub.in-memory", metadata: { publishingScopes: `${appId}=open` } }],
       });
       await daprd.start();
-      server = new DaprServer({
-        serverHost: "127.0.0.1",
-        serverPort: String(appPort),
-        communicationProtocol: app.protocol,
-        clientOptions: { daprHost: "127.0.0.1", daprPort: String(app.name === "grpc" ? daprd.grpcPort : daprd.httpPort),
-                         communicationProtocol: app.protocol },
-        logger: { level: LogLevel.Error, service: silentLogger },
-      });
+      server = sdkServer(daprd, app, appPort);
       await server.pubsub.subscribe(PUBSUB, "orders", async (data, headers) => { inbox.add("orders", data, headers); });
       await server.pubsub.subscribeWithOptions(PUBSUB, "routed", {
         route: { rules: [{ match: 'event.data.kind == "big"', path: "/big" }], default: "/small" },

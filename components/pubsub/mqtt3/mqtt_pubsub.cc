@@ -168,14 +168,6 @@ Status ParseUrl(const std::string& url, MqttPubSubOptions& out) {
   return Status::Ok();
 }
 
-Status BoundedInt(const ComponentMetadata& metadata, std::string_view key, long long low,
-                  long long high, long long& out) {
-  auto value = metadata.GetIntInRange(key, out, low, high);
-  if (!value.ok()) return value.error();
-  out = value.value();
-  return Status::Ok();
-}
-
 Status PositiveDuration(const ComponentMetadata& metadata, std::string_view key,
                         milliseconds& out) {
   auto value = metadata.GetDuration(key, out);
@@ -227,7 +219,7 @@ Result<MqttPubSubOptions> ParseMqttPubSubOptions(const ComponentMetadata& metada
   if (!consumer || consumer->empty()) return InvalidArgument("metadata consumerID is required");
   options.consumer_id = *consumer;
   long long qos = options.qos;
-  if (Status s = BoundedInt(metadata, "qos", 0, 2, qos); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("qos", 0, 2, qos); !s.ok()) return s;
   options.qos = static_cast<int>(qos);
   auto retain = metadata.GetBool("retain", options.retain);
   if (!retain.ok()) return retain.error();
@@ -235,7 +227,7 @@ Result<MqttPubSubOptions> ParseMqttPubSubOptions(const ComponentMetadata& metada
   auto clean = metadata.GetBool("cleanSession", options.clean_session);
   if (!clean.ok()) return clean.error();
   options.clean_session = clean.value();
-  if (Status s = BoundedInt(metadata, "backOffMaxRetries", -1, INT32_MAX, options.max_retries);
+  if (Status s = metadata.ReadIntInRange("backOffMaxRetries", -1, INT32_MAX, options.max_retries);
       !s.ok())
     return s;
   if (Status s = PositiveDuration(metadata, "backOffInitialInterval", options.backoff_initial);
@@ -248,10 +240,10 @@ Result<MqttPubSubOptions> ParseMqttPubSubOptions(const ComponentMetadata& metada
         "metadata backOffMaxInterval: must not be less than backOffInitialInterval");
   }
   long long concurrency = static_cast<long long>(options.concurrency);
-  if (Status s = BoundedInt(metadata, "concurrency", 1, 100000, concurrency); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("concurrency", 1, 100000, concurrency); !s.ok()) return s;
   options.concurrency = static_cast<size_t>(concurrency);
   long long depth = static_cast<long long>(options.queue_depth);
-  if (Status s = BoundedInt(metadata, "queueDepth", 1, 1000000, depth); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("queueDepth", 1, 1000000, depth); !s.ok()) return s;
   options.queue_depth = static_cast<size_t>(depth);
   return options;
 }

@@ -114,14 +114,6 @@ Status NonNegativeDuration(const ComponentMetadata& metadata, std::string_view k
   return Status::Ok();
 }
 
-Status BoundedInt(const ComponentMetadata& metadata, std::string_view key, long long low,
-                  long long high, long long& out) {
-  auto value = metadata.GetIntInRange(key, out, low, high);
-  if (!value.ok()) return value.error();
-  out = value.value();
-  return Status::Ok();
-}
-
 Status ParseDelivery(const ComponentMetadata& metadata, RedisPubSubOptions& out) {
   auto group = metadata.Get("consumerID");
   if (!group || group->empty()) return InvalidArgument("metadata consumerID is required");
@@ -129,23 +121,23 @@ Status ParseDelivery(const ComponentMetadata& metadata, RedisPubSubOptions& out)
   if (Status s = NonNegativeDuration(metadata, "processingTimeout", out.processing_timeout); !s.ok()) return s;
   if (Status s = NonNegativeDuration(metadata, "redeliverInterval", out.redeliver_interval); !s.ok()) return s;
   long long depth = static_cast<long long>(out.queue_depth);
-  if (Status s = BoundedInt(metadata, "queueDepth", 1, 100000, depth); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("queueDepth", 1, 100000, depth); !s.ok()) return s;
   out.queue_depth = static_cast<size_t>(depth);
   long long concurrency = static_cast<long long>(out.concurrency);
-  if (Status s = BoundedInt(metadata, "concurrency", 1, 100000, concurrency); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("concurrency", 1, 100000, concurrency); !s.ok()) return s;
   out.concurrency = static_cast<size_t>(concurrency);
   return Status::Ok();
 }
 
 Status ParseStreams(const ComponentMetadata& metadata, RedisPubSubOptions& out) {
-  if (Status s = BoundedInt(metadata, "maxLenApprox", 0, INT64_MAX, out.max_len_approx); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("maxLenApprox", 0, INT64_MAX, out.max_len_approx); !s.ok()) return s;
   // A plain duration here (a bare number is seconds): Dapr decodes it as a time.Duration.
   auto ttl = metadata.GetDuration("streamTTL", out.stream_ttl);
   if (!ttl.ok()) return ttl.error();
   if (ttl.value() < milliseconds::zero()) return InvalidArgument("metadata streamTTL: must not be negative");
   out.stream_ttl = ttl.value();
   long long pool = out.pool_size;
-  if (Status s = BoundedInt(metadata, "poolSize", 1, 10000, pool); !s.ok()) return s;
+  if (Status s = metadata.ReadIntInRange("poolSize", 1, 10000, pool); !s.ok()) return s;
   out.pool_size = static_cast<int>(pool);
   return Status::Ok();
 }

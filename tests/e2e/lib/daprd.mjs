@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { after, before } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from "@dapr/dapr";
+import { CommunicationProtocolEnum, DaprClient, DaprServer, LogLevel } from "@dapr/dapr";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const E2E_DIR = path.resolve(here, "..");
@@ -277,6 +277,19 @@ export function useDaprd(optsOrFn = {}) {
 }
 
 const silentLogger = { error() {}, warn() {}, info() {}, verbose() {}, debug() {} };
+
+// The SDK's DaprServer as an app of `daprd` on appPort, speaking app.protocol (an entry of
+// PROTOCOLS) both ways; quiet but for errors. The caller subscribes, then starts it.
+export function sdkServer(daprd, app, appPort) {
+  return new DaprServer({
+    serverHost: "127.0.0.1",
+    serverPort: String(appPort),
+    communicationProtocol: app.protocol,
+    clientOptions: { daprHost: "127.0.0.1", daprPort: String(app.name === "grpc" ? daprd.grpcPort : daprd.httpPort),
+                     communicationProtocol: app.protocol },
+    logger: { level: LogLevel.Error, service: silentLogger },
+  });
+}
 
 /** A DaprClient for the given sidecar and protocol ("http"/"grpc" or the enum). */
 export function makeClient(daprd, protocol, { token, maxBodySizeMb } = {}) {
