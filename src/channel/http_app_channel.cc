@@ -199,14 +199,31 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                          });
   }
 
+  // The head is written out here into one string and sent with the body in one gather
+  // write: Beast's serializer walks the same fields through layers of buffer views, which
+  // cost more than the rest of building the request.
   void Write() {
     if (request_body_) return WriteHead();
-    std::visit([this](auto& stream) {
-      bhttp::async_write(stream, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    head_ = HeadText(request_);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request_.body())};
+    std::visit([&](auto& stream) {
+      asio::async_write(stream, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->RetryOrFail(ec);
         self->Read();
       });
     }, connection_->stream);
+  }
+
+  static std::string HeadText(const bhttp::request<bhttp::string_body>& request) {
+    std::string head;
+    head.reserve(256);
+    head.append(request.method_string()).push_back(' ');
+    head.append(request.target()).append(" HTTP/1.1\r\n");
+    for (const auto& field : request) {
+      head.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    }
+    head.append("\r\n");
+    return head;
   }
 
   void Read() {
@@ -427,6 +444,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string verb_text_;
   std::string target_;
   bhttp::request<bhttp::string_body> request_;
+  std::string head_;  // request_'s head as sent (Write)
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   // Streamed bodies: the caller's request body, and a large answer's parser.
   std::shared_ptr<BodyReader> request_body_;

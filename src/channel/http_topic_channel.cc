@@ -70,6 +70,7 @@ class HttpTopicChannel final : public ps::TopicChannel {
       // A failing status is what a retry policy's httpStatusCodes is checked against.
       std::optional<int> failing;
       if (answer->status < 200 || answer->status >= 300) failing = answer->status;
+      if (outcome == ps::Outcome::kSuccess && !failing) return done({outcome, std::string(), failing});
       done({outcome,
             "the app answered " + std::to_string(answer->status) +
                 (answer->body.empty() ? "" : " " + answer->body.substr(0, 200)),

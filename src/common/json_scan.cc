@@ -1,24 +1,42 @@
 #include "common/json_scan.h"
 
-#include <rapidjson/memorystream.h>
+// RapidJSON's SSE2 string scanning (every x86-64 CPU has SSE2).
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
+#define RAPIDJSON_SSE2
+#endif
 #include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include <algorithm>
+
+#include "common/utf8.h"
 
 namespace dapr::json_scan {
 namespace {
 
 namespace rj = rapidjson;
-constexpr unsigned kFlags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag;
+// UTF-8 is checked apart, over the whole text, 8 ASCII bytes at a time: RapidJSON's own check
+// goes one character at a time and was the largest part of a scan. Outside strings JSON is
+// ASCII, so the two checks accept the same texts.
+constexpr unsigned kFlags = rj::kParseIterativeFlag;
 
-// Parses all of text with handler. A NUL byte reads as the end of the input to RapidJSON,
-// so the whole text must have been consumed.
+// Parses all of text with handler, in place in a copy of it: RapidJSON then points the
+// handler at the strings where they lie (unescaped in place) instead of copying every one
+// character by character, and scans them 16 bytes at a time. The copy is one memcpy into a
+// buffer the thread keeps. A NUL byte reads as the end of the input to RapidJSON, so the
+// whole text must have been consumed.
 template <class Handler>
 bool Parse(std::string_view text, Handler& handler) {
-  rj::MemoryStream stream(text.data(), text.size());
+  if (!IsValidUtf8(text)) return false;
+  constexpr size_t kKeptBuffer = 64 * 1024;  // a larger one is given back after use
+  thread_local std::string buffer;
+  buffer.assign(text);
+  rj::InsituStringStream stream(buffer.data());
   rj::Reader reader;
-  if (reader.Parse<kFlags>(stream, handler).IsError()) return false;
-  return stream.Tell() == text.size();
+  const bool parsed = !reader.Parse<kFlags | rj::kParseInsituFlag>(stream, handler).IsError() &&
+                      stream.Tell() == text.size();
+  if (buffer.capacity() > kKeptBuffer) std::string().swap(buffer);
+  return parsed;
 }
 
 struct Accept : rj::BaseReaderHandler<rj::UTF8<>, Accept> {};

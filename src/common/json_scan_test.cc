@@ -13,7 +13,9 @@ TEST(JsonScan, IsJsonAgreesWithNlohmann) {
       "", " ", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "nan", "{} {}", "{}x", "'a'",
       "\"\xff\"",                 // not UTF-8
       std::string("\"a\0b\"", 5), // a raw NUL in a string
-      "\"\\u00e9\\n\"", "\"caf\xc3\xa9\""};
+      "\"\\u00e9\\n\"", "\"caf\xc3\xa9\"",
+      "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",  // overlong, surrogate, past U+10FFFF
+      "{\"key\": \"a long ascii run before the bad byte \xfe\"}", "\"\\ud800\"", "\"\xf0\x9f\x98\x80\""};
   for (const auto& text : cases) {
     EXPECT_EQ(IsJson(text), nlohmann::json::accept(text.begin(), text.end())) << "[" << text << "]";
   }

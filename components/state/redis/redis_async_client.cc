@@ -68,8 +68,8 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
   static Watcher* Of(void* data) { return static_cast<Watcher*>(data); }
   static void AddRead(void* data) { Of(data)->want_read = true, Of(data)->WaitRead(); }
   static void DelRead(void* data) { Of(data)->want_read = false; }
-  // While Send writes at once, a wait for writability is only started if that write
-  // leaves something behind: each wait costs an epoll_ctl system call.
+  // While a Flush is due, a wait for writability is only started if its write leaves
+  // something behind: each wait costs an epoll_ctl system call.
   static void AddWrite(void* data) {
     Of(data)->want_write = true;
     if (!Of(data)->sending) Of(data)->WaitWrite();
@@ -84,7 +84,7 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
   bool read_waiting = false;
   bool write_waiting = false;
   bool closed = false;
-  bool sending = false;  // Send is queueing a command and will write it itself
+  bool sending = false;  // a Flush is due and will write the queued commands itself
 };
 
 struct RedisAsyncClient::Request {
@@ -139,9 +139,21 @@ void RedisAsyncClient::Send(RedisArgs args, Callback done) {
   }
   in_flight_.push_back(SteadyClock::now());
   ArmWatchdog();
-  // The socket is almost always writable: send now rather than a loop turn later. A write
-  // error frees the context and clears context_ (OnDisconnected) before this returns.
-  if (context_->c.flags & REDIS_CONNECTED) redisAsyncHandleWrite(context_);
+  // The write waits for the handlers already queued on the loop: the commands they send (the
+  // other requests that arrived with this one) go out in the same write, and Redis wakes once
+  // for all of them instead of once each. Costs one pass through the loop's queue, no system call.
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(strand_, [self = shared_from_this()] { self->Flush(); });
+}
+
+void RedisAsyncClient::Flush() {
+  flush_posted_ = false;
+  std::shared_ptr<Watcher> watcher = watcher_;
+  if (!watcher) return;
+  // The socket is almost always writable: send now rather than after a wait. A write error
+  // frees the context and clears context_ (OnDisconnected) before this returns.
+  if (context_ && (context_->c.flags & REDIS_CONNECTED)) redisAsyncHandleWrite(context_);
   watcher->sending = false;
   if (watcher->want_write) watcher->WaitWrite();  // still connecting, or a partial write
 }

@@ -42,6 +42,7 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   struct Request;
 
   void Send(RedisArgs args, Callback done);  // on the strand
+  void Flush();                              // on the strand: writes what Send queued
   bool Connect();
   void OnDisconnected(const std::string& why);
   void ArmWatchdog();
@@ -59,6 +60,7 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   std::deque<std::chrono::steady_clock::time_point> in_flight_;
   Timer watchdog_;
   bool watchdog_armed_ = false;
+  bool flush_posted_ = false;  // a Flush is queued on the strand
   std::string failure_;  // why the last connection ended, for the commands it fails
 };
 

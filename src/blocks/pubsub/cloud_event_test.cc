@@ -101,6 +101,34 @@ TEST(CloudEvent, TextThatIsNotUtf8IsReplacedNotRefused) {
   EXPECT_NE(Json::parse(*built)["data"].get<std::string>().find("ok"), std::string::npos);
 }
 
+TEST(CloudEvent, TextAndFieldsThatNeedEscapingStayTheirOwnStrings) {
+  PublishContext context = Context("text/plain");
+  context.metadata = {{"cloudevent.source", "a \"quoted\"\\source"}};
+  context.tracestate = "tab\there";
+  std::string body = "line one\nsaid \"hi\" \\ \x01 caf\xc3\xa9";
+  Json event = Build(body, context);
+  EXPECT_EQ(event["data"], body);
+  EXPECT_EQ(event["source"], "a \"quoted\"\\source");
+  EXPECT_EQ(event["tracestate"], "tab\there");
+}
+
+// The envelope is written field by field; its text is the one a sorted JSON object of the
+// same fields prints, JSON data last as it came.
+TEST(CloudEvent, TheEnvelopesTextIsTheSortedObjectWithJsonDataLast) {
+  auto built = BuildCloudEvent(R"({"b": 1, "a": [true]})", Context());
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(*built,
+            R"({"datacontenttype":"application/json","id":"fixed-id","pubsubname":"pubsub","source":"orders",)"
+            R"("specversion":"1.0","time":"2025-12-03T14:00:00Z","topic":"new-orders",)"
+            R"("traceid":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",)"
+            R"("traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"vendor=1",)"
+            R"("type":"com.dapr.event.sent","data":{"b": 1, "a": [true]}})");
+  auto text = BuildCloudEvent("hello", Context("text/plain"));
+  ASSERT_TRUE(text.ok());
+  Json tree = Json::parse(*text);
+  EXPECT_EQ(*text, tree.dump());  // nlohmann's object is sorted: data first
+}
+
 TEST(CloudEvent, AnExistingCloudEventKeepsItsFieldsAndGetsTopicAndPubsubOverwritten) {
   std::string body = R"({"id":"mine","source":"elsewhere","type":"order.created","specversion":"1.0",
                          "topic":"wrong","pubsubname":"wrong","data":{"x":1},"traceid":"t-1","tracestate":"s-1",
