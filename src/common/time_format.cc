@@ -1,17 +1,36 @@
 #include "common/time_format.h"
 
 #include <cctype>
-#include <ctime>
+#include <cstring>
 
 namespace dapr {
 
+// Written by hand, and the last second kept per thread: every CloudEvent carries the time,
+// and gmtime_r + strftime (time zone lock, locale) cost more than the rest of its header.
 std::string FormatRfc3339(std::chrono::system_clock::time_point instant) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(instant);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
+  using namespace std::chrono;
+  const auto second = floor<seconds>(instant);
+  thread_local sys_seconds cached_second{seconds::min()};
+  thread_local char cached[21];
+  if (second != cached_second) {
+    const auto day = floor<days>(second);
+    const year_month_day date{day};
+    const hh_mm_ss clock{second - day};
+    auto put = [](char* at, long long value, int width) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+    };
+    // system_clock's nanoseconds span the years 1678 to 2262: always four digits.
+    const int year_value = static_cast<int>(date.year());
+    std::memcpy(cached, "0000-00-00T00:00:00Z", 21);
+    put(cached, year_value, 4);
+    put(cached + 5, static_cast<unsigned>(date.month()), 2);
+    put(cached + 8, static_cast<unsigned>(date.day()), 2);
+    put(cached + 11, clock.hours().count(), 2);
+    put(cached + 14, clock.minutes().count(), 2);
+    put(cached + 17, clock.seconds().count(), 2);
+    cached_second = second;
+  }
+  return std::string(cached, 20);
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace dapr {
 namespace {
 
@@ -13,6 +15,22 @@ system_clock::time_point At(int y, unsigned mo, unsigned d, int h, int mi, int s
 
 TEST(TimeFormat, FormatRfc3339IsUtcWholeSeconds) {
   EXPECT_EQ(FormatRfc3339(At(2026, 11, 25, 17, 0, 0) + milliseconds(999)), "2026-11-25T17:00:00Z");
+}
+
+// The C library's gmtime_r + strftime as the reference, over instants a day and a prime
+// number of seconds apart (leap days, year ends, before 1970), each formatted twice so that
+// the per-thread cache of the last second is both filled and hit.
+TEST(TimeFormat, FormatRfc3339AgreesWithStrftime) {
+  for (auto instant = At(1899, 12, 31, 23, 59, 59); instant < At(2101, 1, 1, 0, 0, 0);
+       instant += hours(24 * 37) + seconds(7919)) {
+    std::time_t seconds_since_epoch = system_clock::to_time_t(instant);
+    std::tm utc{};
+    gmtime_r(&seconds_since_epoch, &utc);
+    char expected[32];
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    ASSERT_EQ(FormatRfc3339(instant), expected);
+    ASSERT_EQ(FormatRfc3339(instant + milliseconds(500)), expected);
+  }
 }
 
 TEST(TimeFormat, ParseRfc3339ReadsWhatFormatWrites) {

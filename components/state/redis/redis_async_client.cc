@@ -2,12 +2,19 @@
 
 #include <arpa/inet.h>
 #include <hiredis/async.h>
+#include <hiredis/read.h>
 #include <netdb.h>
-#include <sys/ioctl.h>
+
+#include <array>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+
+// hiredis 0.14 exports this from async.c but leaves it out of its headers: it hands each
+// complete reply in the reader to its callback, and disconnects when the reader has failed.
+// redisAsyncHandleRead is the same call after hiredis' own read into the reader.
+extern "C" void redisProcessCallbacks(redisAsyncContext* ac);
 
 namespace dapr::state {
 namespace asio = boost::asio;
@@ -20,9 +27,38 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
 
   Watcher(Strand strand, int fd, redisAsyncContext* c) : descriptor(strand, fd), context(c) {}
 
+  // Reads into the watcher's own buffer and hands the bytes to hiredis' reader. Asio's read
+  // is tried at once and, when nothing is there yet, waits on the socket's edge with no
+  // further system call; a wait for readability (async_wait) instead re-arms the socket with
+  // an epoll_ctl every time, and each re-arm also reports the socket writable for nothing.
+  // A short read means the socket is drained, so no FIONREAD is needed to ask.
   void WaitRead() {
-    Wait(asio::posix::descriptor_base::wait_read, want_read, read_waiting,
-         [](Watcher& w) { w.ReadAll(); });
+    if (closed || read_waiting || !want_read) return;
+    if (!(context->c.flags & REDIS_CONNECTED)) {  // hiredis settles the connect on a read event
+      Wait(asio::posix::descriptor_base::wait_read, want_read, read_waiting,
+           [](Watcher& w) { redisAsyncHandleRead(w.context); });
+      return;
+    }
+    read_waiting = true;
+    descriptor.async_read_some(
+        asio::buffer(input), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->read_waiting = false;
+          if (self->closed || ec == asio::error::operation_aborted) return;
+          self->Received(ec, n);
+          self->WaitRead();
+        });
+  }
+
+  void Received(boost::system::error_code ec, size_t n) {
+    if (ec || n == 0) {
+      // End of stream or a socket error: hiredis reads it again itself and disconnects
+      // (failing what is in flight), as it would have from its own read.
+      redisAsyncHandleRead(context);
+      return;
+    }
+    // A reader that fails (out of memory, a protocol error) makes the next call disconnect.
+    redisReaderFeed(context->c.reader, input.data(), n);
+    redisProcessCallbacks(context);  // may free the context (then closed is set)
   }
 
   void WaitWrite() {
@@ -41,21 +77,12 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
       waiting = false;
       if (ec || self->closed || !wanted) return;
       handle(*self);
-      self->Wait(type, wanted, waiting, handle);
+      if (type == asio::posix::descriptor_base::wait_read) {
+        self->WaitRead();  // connected now, or still connecting
+      } else {
+        self->Wait(type, wanted, waiting, handle);
+      }
     });
-  }
-
-  // hiredis reads at most 16 KiB per call, and Asio waits on edges: read until the socket
-  // is drained, or a large reply would wait for data that already arrived.
-  void ReadAll() {
-    do {
-      redisAsyncHandleRead(context);  // may free the context (then closed is set)
-    } while (!closed && want_read && BytesWaiting() > 0);
-  }
-
-  int BytesWaiting() {
-    int bytes = 0;
-    return ioctl(descriptor.native_handle(), FIONREAD, &bytes) == 0 ? bytes : 0;
   }
 
   // hiredis is freeing the context and will close the fd itself.
@@ -84,7 +111,8 @@ struct RedisAsyncClient::Watcher : std::enable_shared_from_this<Watcher> {
   bool read_waiting = false;
   bool write_waiting = false;
   bool closed = false;
-  bool sending = false;  // a Flush is due and will write the queued commands itself
+  bool sending = false;
+  std::array<char, 16 * 1024> input;  // as much as hiredis' own read takes at once  // a Flush is due and will write the queued commands itself
 };
 
 struct RedisAsyncClient::Request {
@@ -139,10 +167,17 @@ void RedisAsyncClient::Send(RedisArgs args, Callback done) {
   }
   in_flight_.push_back(SteadyClock::now());
   ArmWatchdog();
-  // The write waits for the handlers already queued on the loop: the commands they send (the
-  // other requests that arrived with this one) go out in the same write, and Redis wakes once
-  // for all of them instead of once each. Costs one pass through the loop's queue, no system call.
   if (flush_posted_) return;
+  // Alone on the connection, the command goes out now. Not from inside a reply's callback:
+  // a failed write frees the context, which hiredis must not do under its own callback.
+  if (in_flight_.size() == 1 && !(context_->c.flags & REDIS_IN_CALLBACK)) {
+    Flush();
+    return;
+  }
+  // With others in flight the write waits for the handlers already queued on the loop: the
+  // commands they send (the other requests that arrived with this one) go out in the same
+  // write, and Redis wakes once for all of them instead of once each. Costs one pass through
+  // the loop's queue, no system call.
   flush_posted_ = true;
   asio::post(strand_, [self = shared_from_this()] { self->Flush(); });
 }

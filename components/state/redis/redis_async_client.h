@@ -1,8 +1,9 @@
 // RedisAsyncClient: one pipelined hiredis connection driven by the sidecar's Asio event loop,
 // so a state call on the HTTP hot path goes request -> Redis -> answer on one thread, with
 // no hand-off to a worker (each cross-thread wake-up costs tens of µs on a VM). hiredis 0.14
-// ships no Asio adapter; the small one here (hand-written for that reason) maps hiredis'
-// add/del read/write hooks onto stream_descriptor::async_wait.
+// ships no Asio adapter; the small one here (hand-written for that reason) follows hiredis'
+// add/del read/write hooks: it reads the socket itself into hiredis' reader, and waits for
+// writability with stream_descriptor::async_wait.
 #pragma once
 
 #include <chrono>

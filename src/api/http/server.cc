@@ -173,7 +173,27 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (MaybeStream()) return;
-    AfterContinue([self = shared_from_this()] { self->ReadBody(); });
+    AfterContinue([self = shared_from_this()] {
+      if (!self->ParseBuffered()) self->ReadBody();
+    });
+  }
+
+  // A small body usually came in the header's read: parse it here. async_read would find it
+  // needs no read and post its completion, one more pass through the loop per request.
+  // Returns false when the body is not all here yet (then it is read as usual).
+  bool ParseBuffered() {
+    parser_->eager(true);
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) return false;
+      if (ec) break;
+      if (used == 0) return false;
+    }
+    if (!ec && !parser_->is_done()) return false;
+    OnRead(ec);
+    return true;
   }
 
   // Sends "100 Continue" when the client waits for it, then goes on.
