@@ -190,11 +190,17 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     reader_options_.read_timeout += kReadBlock;
   }
 
-  // With the event loop (and its client), messages go from the reader straight to handler
-  // calls on the loop (Pump): no dispatcher thread, one wake-up per batch read, not one per
-  // message. Without it, a dispatcher thread calls the handlers.
+  // With the event loop (and its client), the reader runs on the loop too (LoopStep), and
+  // messages go from it straight to handler calls on the loop (Pump): no thread of its own,
+  // no hand-off between threads. Without it, a reader thread and a dispatcher thread.
   void Start() {
-    reader_ = std::thread([self = shared_from_this()] { self->ReadLoop(); });
+    if (OnLoop()) reader_client_ = state::MakeRedisAsyncClient(*loop_, reader_options_);
+    if (reader_client_) {
+      retry_timer_.emplace(reader_client_->strand());
+      boost::asio::post(reader_client_->strand(), [self = shared_from_this()] { self->LoopStep(); });
+    } else {
+      reader_ = std::thread([self = shared_from_this()] { self->ReadLoop(); });
+    }
     if (!OnLoop()) dispatcher_ = std::thread([self = shared_from_this()] { self->DispatchLoop(); });
   }
 
@@ -207,6 +213,16 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     }
     dispatch_wake_.notify_all();
     reader_wake_.notify_all();
+    if (reader_client_) {
+      // A read blocked in Redis ends at once with its connection (the entries it would
+      // have taken stay with Redis); the step after it finds the stop.
+      boost::asio::post(reader_client_->strand(), [self = shared_from_this()] {
+        if (self->reader_ended_) return;
+        self->retry_timer_->cancel();
+        if (self->reader_busy_) self->reader_client_->Close();
+        self->LoopStep();
+      });
+    }
   }
 
   bool OnLoop() const { return loop_ != nullptr && async_ != nullptr; }
@@ -230,9 +246,12 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
         dispatcher_.join();
       }
     }
+    // On the loop itself, a reader on the loop cannot end while this waits: it ends after.
+    if (reader_client_ && loop_->get_executor().running_in_this_thread()) return;
     std::unique_lock lock(mutex_);
     const bool exited = reader_exited_.wait_until(lock, deadline, [&] { return reader_done_; });
     lock.unlock();
+    if (!reader_.joinable()) return;
     if (exited) {
       reader_.join();
     } else {
@@ -458,7 +477,14 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
       }
     }
     if (queued > 0) Wake();
-    for (const auto& id : deleted) Call({"XACK", topic_, options_.consumer_group, id});
+    for (const auto& id : deleted) {
+      RedisArgs ack{"XACK", topic_, options_.consumer_group, id};
+      if (reader_client_) {
+        reader_client_->Command(std::move(ack), [](const redisReply*, const Status&) {});
+      } else {
+        Call(ack);
+      }
+    }
     return queued;
   }
 
@@ -470,6 +496,184 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   bool Stopping() {
     std::lock_guard lock(mutex_);
     return stopping_;
+  }
+
+  // ---- reader on the loop (OnLoop) ---------------------------------------------------------
+  // ReadLoop's rounds with the same commands, each reply going on to the next step, over a
+  // connection of the reader's own (XREADGROUP ... BLOCK holds it). Its state (reader_busy_,
+  // group_ready_, next_claim_, and the reader-only fields above) is only touched on that
+  // connection's strand.
+
+  void LoopStep() {
+    if (reader_busy_ || reader_ended_) return;
+    if (Stopping()) return LoopEnd();
+    if (!group_ready_) return LoopEnsureGroup();
+    const size_t room = RoomOrWait();
+    if (room == 0) return;  // Pump calls again when it takes from the queue
+    if (options_.redelivery() && Clock::now() >= next_claim_) return LoopClaim(room);
+    milliseconds block = kReadBlock;
+    if (options_.redelivery()) {
+      auto until_claim = std::chrono::duration_cast<milliseconds>(next_claim_ - Clock::now());
+      block = std::clamp(until_claim, milliseconds(1), kReadBlock);  // BLOCK 0 is forever
+    }
+    LoopRead(room, block);
+  }
+
+  // The room in the queue; when there is none, Pump is asked to wake the reader.
+  size_t RoomOrWait() {
+    std::lock_guard lock(mutex_);
+    const size_t room = options_.queue_depth - std::min(queue_.size(), options_.queue_depth);
+    reader_waits_for_room_ = room == 0;
+    return room;
+  }
+
+  void WakeLoopReader() {
+    if (!reader_client_) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!reader_waits_for_room_) return;
+      reader_waits_for_room_ = false;
+    }
+    boost::asio::post(reader_client_->strand(), [self = shared_from_this()] { self->LoopStep(); });
+  }
+
+  // One command on the reader's connection. on_reply gets the reply (valid during the call
+  // only); a lost connection backs off, then the next step reconnects.
+  template <class OnReply>
+  void LoopCall(RedisArgs args, OnReply on_reply) {
+    reader_busy_ = true;
+    reader_client_->Command(std::move(args), [self = shared_from_this(), on_reply = std::move(on_reply)](
+                                                 const redisReply* reply, const Status& status) mutable {
+      self->reader_busy_ = false;
+      if (!reply) return self->LoopFailed(status.message());
+      on_reply(reply);
+    });
+  }
+
+  void LoopFailed(const std::string& why) {
+    if (Stopping()) {  // most likely the stop's own Close: LoopEnd still tidies up
+      // Posted: this may run inside the client's Close, which must finish first.
+      boost::asio::post(reader_client_->strand(), [self = shared_from_this()] { self->LoopStep(); });
+      return;
+    }
+    group_ready_ = false;  // the next connection may find a Redis that lost the group
+    ReportFailure(why);
+    LoopBackoff();
+  }
+
+  // ErrorReply's counterpart: NOGROUP has the group created again before the next read.
+  void LoopErrorReply(const redisReply* reply, std::string_view command) {
+    ReportFailure(std::string(command) + ": " + std::string(Text(reply)));
+    if (ErrorStartsWith(reply, "NOGROUP")) group_ready_ = false;
+    LoopBackoff();
+  }
+
+  void LoopBackoff() {
+    reader_busy_ = true;
+    retry_timer_->expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code) {
+      self->reader_busy_ = false;
+      self->LoopStep();
+    });
+  }
+
+  void LoopEnsureGroup() {
+    LoopCall(GroupCreateArgs(topic_, options_.consumer_group), [this](const redisReply* reply) {
+      if (!GroupExists(reply)) {
+        ReportFailure("cannot create consumer group " + options_.consumer_group + ": " +
+                      std::string(Text(reply)));
+        return LoopBackoff();
+      }
+      group_ready_ = true;
+      LoopStep();
+    });
+  }
+
+  void LoopRead(size_t room, milliseconds block) {
+    LoopCall({"XREADGROUP", "GROUP", options_.consumer_group, consumer_, "COUNT", std::to_string(room),
+              "BLOCK", std::to_string(block.count()), "STREAMS", topic_, ">"},
+             [this](const redisReply* reply) {
+               if (IsError(reply)) return LoopErrorReply(reply, "XREADGROUP");
+               Recovered();
+               Enqueue(ParseReadReply(reply, topic_));
+               LoopStep();
+             });
+  }
+
+  // Claim's steps: XPENDING (IDLE where Redis has it), XCLAIM of the idle ones, then a look
+  // at the claimed ids XCLAIM did not return.
+  void LoopClaim(size_t room) {
+    const std::string count = std::to_string(options_.queue_depth + options_.concurrency);
+    RedisArgs list = use_idle_filter_
+                         ? RedisArgs{"XPENDING", topic_, options_.consumer_group, "IDLE",
+                                     std::to_string(options_.processing_timeout.count()), "-", "+", count}
+                         : RedisArgs{"XPENDING", topic_, options_.consumer_group, "-", "+", count};
+    LoopCall(std::move(list), [this, room](const redisReply* pending) {
+      if (use_idle_filter_ && ErrorStartsWith(pending, "ERR")) {  // before 6.2
+        use_idle_filter_ = false;
+        return LoopClaim(room);
+      }
+      if (IsError(pending)) return LoopErrorReply(pending, "XPENDING");
+      std::vector<std::string> ids = IdleEntries(pending, room);
+      if (ids.empty()) return LoopClaimed();
+      RedisArgs claim = {"XCLAIM", topic_, options_.consumer_group, consumer_,
+                         std::to_string(options_.processing_timeout.count())};
+      claim.insert(claim.end(), ids.begin(), ids.end());
+      LoopCall(std::move(claim), [this, ids = std::move(ids)](const redisReply* claimed) mutable {
+        if (IsError(claimed)) return LoopErrorReply(claimed, "XCLAIM");
+        auto entries = ParseEntries(claimed, topic_);
+        for (const auto& entry : entries) ids.erase(std::remove(ids.begin(), ids.end(), entry.id), ids.end());
+        Enqueue(std::move(entries));
+        LoopAckIfDeleted(std::move(ids));
+      });
+    });
+  }
+
+  // AckIfDeleted one id at a time: a rare path, and each answer decides its own XACK.
+  void LoopAckIfDeleted(std::vector<std::string> ids) {
+    if (ids.empty()) return LoopClaimed();
+    std::string id = std::move(ids.back());
+    ids.pop_back();
+    LoopCall({"XRANGE", topic_, id, id}, [this, id, ids = std::move(ids)](const redisReply* range) mutable {
+      if (range->type == REDIS_REPLY_ARRAY && range->elements == 0) {
+        reader_client_->Command({"XACK", topic_, options_.consumer_group, id},
+                                [](const redisReply*, const Status&) {});
+      }
+      LoopAckIfDeleted(std::move(ids));
+    });
+  }
+
+  void LoopClaimed() {
+    next_claim_ = Clock::now() + options_.redeliver_interval;
+    LoopStep();
+  }
+
+  // ForgetConsumerIfIdle, then the reader is done and its connection closed.
+  void LoopEnd() {
+    reader_ended_ = true;
+    if (!group_ready_) return LoopDone();  // no working connection to tidy up with
+    reader_client_->Command(
+        {"XPENDING", topic_, options_.consumer_group, "-", "+", "1", consumer_},
+        [self = shared_from_this()](const redisReply* pending, const Status&) {
+          if (pending && pending->type == REDIS_REPLY_ARRAY && pending->elements == 0) {
+            self->reader_client_->Command(
+                {"XGROUP", "DELCONSUMER", self->topic_, self->options_.consumer_group, self->consumer_},
+                [self](const redisReply*, const Status&) { self->LoopDone(); });
+            return;
+          }
+          self->LoopDone();
+        });
+  }
+
+  void LoopDone() {
+    {
+      std::lock_guard lock(mutex_);
+      reader_done_ = true;
+    }
+    reader_exited_.notify_all();
+    // Posted: this runs inside a reply's callback, where the client must not be closed.
+    boost::asio::post(reader_client_->strand(), [client = reader_client_] { client->Close(); });
   }
 
   // ---- dispatcher thread -----------------------------------------------------------------
@@ -591,7 +795,10 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
     }
     lock.unlock();
     dispatch_wake_.notify_all();  // a Join waiting for this call to end
-    if (took) reader_wake_.notify_one();  // room in the queue
+    if (took) {  // room in the queue
+      reader_wake_.notify_one();
+      WakeLoopReader();
+    }
   }
 
   // On the caller's thread (the sidecar's workers); a failed ack only means one more
@@ -614,7 +821,16 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   boost::asio::io_context* const loop_;             // where the acks are gathered, with async_
   state::RedisConnectOptions reader_options_;
 
-  // Reader thread only.
+  // Reader on the loop (OnLoop; null when it runs on a thread): its own connection, and a
+  // timer for its backoff; the flags below are only touched on that connection's strand.
+  std::shared_ptr<RedisAsyncClient> reader_client_;
+  std::optional<::dapr::loop::Timer> retry_timer_;
+  Clock::time_point next_claim_;  // the first claim is at once: entries a previous run left
+  bool group_ready_ = false;      // XGROUP CREATE answered on the current connection
+  bool reader_busy_ = false;      // a command or a backoff in flight
+  bool reader_ended_ = false;
+
+  // The reader's, on its thread or on the loop.
   std::unique_ptr<RedisConnection> connection_;
   bool use_idle_filter_ = true;  // XPENDING ... IDLE (Redis 6.2+)
   bool failing_ = false;
@@ -629,6 +845,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   std::vector<std::string> acks_;  // delivered, for the next XACK (QueueAck)
   size_t in_flight_ = 0;
   bool pump_posted_ = false;        // a Pump is queued on the loop
+  bool reader_waits_for_room_ = false;  // the reader on the loop waits for Pump to take
   std::thread::id pump_thread_;     // the loop's thread while Pump is in a handler call
   bool stopping_ = false;
   bool reader_done_ = false;

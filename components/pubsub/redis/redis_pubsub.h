@@ -7,14 +7,18 @@
 // (consumerID) gets every message and the replicas of one app share them.
 //
 // Threads. Publishes and acks borrow connections from a small pool, so concurrent workers
-// do not queue behind one socket. Each subscription has two threads of its own:
-//   - a reader, on a connection of its own, that runs XREADGROUP ... BLOCK <500 ms> into a
-//     local queue of at most queueDepth messages and, every redeliverInterval, claims
-//     entries pending for longer than processingTimeout (XPENDING [IDLE] + XCLAIM, as
-//     Dapr does) into the same queue. It alone talks to Redis for the subscription, so a
-//     broken connection is repaired in one place, with a backoff.
-//   - a dispatcher, that hands queued messages to the handler, at most `concurrency` with
-//     no answer yet. It never does I/O, so Close can stop it at once.
+// do not queue behind one socket. Each subscription has a reader, on a connection of its
+// own, that runs XREADGROUP ... BLOCK <500 ms> into a local queue of at most queueDepth
+// messages and, every redeliverInterval, claims entries pending for longer than
+// processingTimeout (XPENDING [IDLE] + XCLAIM, as Dapr does) into the same queue. It alone
+// talks to Redis for the subscription, so a broken connection is repaired in one place,
+// with a backoff. Queued messages go to the handler, at most `concurrency` with no answer
+// yet, by a part that never does I/O, so Close can stop it at once.
+//   - With the sidecar's event loop attached (AttachEventLoop), all of it runs there: the
+//     reader as a chain of asynchronous commands (each reply starts the next), the handler
+//     calls from the loop, and publishes and acks over one pipelined connection. No thread
+//     per subscription, and no hand-off between threads on the way to the app.
+//   - Without a loop, a reader thread with a blocking connection, and a dispatcher thread.
 // done(OK) acks (XACK); done(error) leaves the entry pending, so that the claim loop
 // delivers it again once it has been idle for processingTimeout, as Dapr does.
 //

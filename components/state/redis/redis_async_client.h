@@ -38,6 +38,10 @@ class RedisAsyncClient : public std::enable_shared_from_this<RedisAsyncClient> {
   // Fails what is in flight and drops the connection; call before the loop is destroyed.
   void Close();
 
+  // Where the callbacks run: work of the caller's own that shares state with them can be
+  // posted here rather than guarded.
+  const loop::Strand& strand() const { return strand_; }
+
  private:
   struct Watcher;
   struct Request;
