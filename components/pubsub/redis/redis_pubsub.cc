@@ -723,22 +723,27 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
 
   // The acks answered within one turn of the event loop go out as one XACK of all their ids:
   // one write, one reply and one command for Redis instead of one each. The flush is posted
-  // behind the handlers already queued (the other answers that arrived with this one).
+  // behind the handlers already queued (the other answers that arrived with this one). And
+  // one XACK at a time: the acks answered while one is in flight wait for its reply and go
+  // out together, so under load the batches grow by themselves, with no timer; alone, an
+  // ack goes at once.
   void QueueAck(const std::string& id) {
-    bool first = false;
+    bool flush = false;
     {
       std::lock_guard lock(mutex_);
-      first = acks_.empty();
+      flush = acks_.empty() && !ack_in_flight_;
       acks_.push_back(id);
     }
-    if (first) boost::asio::post(*loop_, [self = shared_from_this()] { self->FlushAcks(); });
+    if (flush) boost::asio::post(*loop_, [self = shared_from_this()] { self->FlushAcks(); });
   }
 
   void FlushAcks() {
     std::vector<std::string> ids;
     {
       std::lock_guard lock(mutex_);
+      if (ack_in_flight_) return;
       ids.swap(acks_);
+      ack_in_flight_ = !ids.empty();
     }
     if (ids.empty()) return;
     RedisArgs command{"XACK", topic_, options_.consumer_group};
@@ -753,6 +758,13 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
                      std::string_view(reply->str, reply->len));
       }
       self->Release(ids);
+      bool more = false;
+      {
+        std::lock_guard lock(self->mutex_);
+        self->ack_in_flight_ = false;
+        more = !self->acks_.empty();
+      }
+      if (more) boost::asio::post(*self->loop_, [self] { self->FlushAcks(); });
     });
   }
 
@@ -843,6 +855,7 @@ class RedisPubSub::Subscription : public std::enable_shared_from_this<Subscripti
   std::deque<StreamEntry> queue_;
   std::set<std::string> owned_;  // ids queued or in flight here
   std::vector<std::string> acks_;  // delivered, for the next XACK (QueueAck)
+  bool ack_in_flight_ = false;     // an XACK waits for its reply
   size_t in_flight_ = 0;
   bool pump_posted_ = false;        // a Pump is queued on the loop
   bool reader_waits_for_room_ = false;  // the reader on the loop waits for Pump to take
